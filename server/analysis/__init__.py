@@ -1,0 +1,1 @@
+"""Pure computer vision: numpy arrays in, plain data out, no I/O beyond loading model weights."""

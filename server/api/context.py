@@ -1,0 +1,15 @@
+"""Typed keys for what the application holds (settings, database, services)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.config import Settings
+from server.enrolment import Enrolment
+from server.store.database import Database
+from server.workers import AnalysisPool
+
+SETTINGS = web.AppKey("settings", Settings)
+DATABASE = web.AppKey("database", Database)
+POOL = web.AppKey("pool", AnalysisPool)
+ENROLMENT = web.AppKey("enrolment", Enrolment)

@@ -1,0 +1,20 @@
+"""Liveness of the service itself."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+
+from server import __version__
+from server.api.context import DATABASE
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/health")
+async def health(request: web.Request) -> web.Response:
+    tables = await asyncio.to_thread(request.app[DATABASE].table_names)
+    return web.json_response(
+        {"status": "ok", "version": __version__, "database": "students" in tables}
+    )

@@ -1,0 +1,228 @@
+"""`invigilator serve | enroll | eval | bench`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from server.config import Settings, settings_from_env
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from server.enrolment import Enrolment
+
+SETTING_FLAGS: dict[str, tuple[str, str]] = {
+    "data_dir": ("--data-dir", "directory for the database, photos and ledgers"),
+    "database_url": ("--database-url", "SQLAlchemy URL (default: SQLite in the data directory)"),
+    "host": ("--host", "address to listen on"),
+    "port": ("--port", "port to listen on"),
+    "match_threshold": ("--match-threshold", "face distance at or below which faces match"),
+    "max_upload_bytes": ("--max-upload-bytes", "largest accepted request body"),
+    "max_image_pixels": ("--max-image-pixels", "largest accepted decoded image (pixels)"),
+    "timezone": ("--timezone", "IANA timezone of the attendance day"),
+    "workers": ("--workers", "analysis worker processes"),
+}
+
+
+def _settings_parent() -> argparse.ArgumentParser:
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("settings (also INVIGILATOR_<NAME> variables)")
+    for name, (flag, help_text) in SETTING_FLAGS.items():
+        group.add_argument(flag, dest=f"setting_{name}", default=None, help=help_text)
+    return parent
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Environment first, flags over it."""
+    overrides = {
+        key.removeprefix("setting_"): value
+        for key, value in vars(args).items()
+        if key.startswith("setting_") and value is not None
+    }
+    return settings_from_env().with_overrides(**overrides)
+
+
+def progress_bar(label: str) -> Callable[[int, int], None]:
+    """A one-line progress bar on stderr when it is a terminal; silent otherwise."""
+
+    def show(done: int, total: int) -> None:
+        if not sys.stderr.isatty():
+            return
+        width = 30
+        filled = round(width * done / max(total, 1))
+        end = "\n" if done >= total else ""
+        sys.stderr.write(f"\r{label} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{end}")
+        sys.stderr.flush()
+
+    return show
+
+
+# --- serve -------------------------------------------------------------------------------
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from server.app import create_app
+
+    settings = settings_from_args(args)
+    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=print)
+    return 0
+
+
+# --- enroll ------------------------------------------------------------------------------
+
+
+def cmd_enroll(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    return asyncio.run(_enroll_roster(settings, Path(args.roster), Path(args.photos)))
+
+
+async def _enroll_roster(settings: Settings, roster: Path, photos: Path) -> int:
+    from server.enrolment import Enrolment
+    from server.store.database import Database
+    from server.store.photos import PhotoStore
+    from server.workers import AnalysisPool
+
+    rows = _read_roster(roster)
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    pool = AnalysisPool(settings.workers)
+    enrolment = Enrolment(settings, db, PhotoStore(settings.photos_dir), pool)
+    show = progress_bar("enrolling")
+    failures = 0
+    try:
+        # As many rows in flight as workers keep them all busy; results print in roster order.
+        limit = asyncio.Semaphore(max(1, settings.workers))
+
+        async def bounded(row: dict[str, str]) -> tuple[bool, str]:
+            async with limit:
+                return await _enroll_row(enrolment, row, photos)
+
+        tasks = [asyncio.create_task(bounded(row)) for row in rows]
+        for done, task in enumerate(tasks, start=1):
+            ok, line = await task
+            failures += not ok
+            print(line, flush=True)
+            show(done, len(rows))
+    finally:
+        pool.close()
+        db.dispose()
+    print(f"enrolled {len(rows) - failures}, failed {failures}", flush=True)
+    return 1 if failures else 0
+
+
+def _read_roster(path: Path) -> list[dict[str, str]]:
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        missing = {"roll_no", "name", "photo"} - set(reader.fieldnames or [])
+        if missing:
+            raise SystemExit(f"{path}: missing columns {', '.join(sorted(missing))}")
+        return list(reader)
+
+
+async def _enroll_row(enrolment: Enrolment, row: dict[str, str], photos: Path) -> tuple[bool, str]:
+    from server.analysis.errors import AnalysisError
+    from server.store.errors import StoreError
+
+    roll_no = (row.get("roll_no") or "").strip()
+    photo_name = (row.get("photo") or "").strip()
+    photo = photos / photo_name
+    if not photo_name or photo.resolve().parent != photos.resolve() or not photo.is_file():
+        return False, f"FAILED {roll_no}: PHOTO_NOT_FOUND {photo_name!r} is not a file in {photos}"
+    try:
+        record = await enrolment.enrol(roll_no, row.get("name") or "", photo.read_bytes())
+    except (AnalysisError, StoreError) as exc:
+        return False, f"FAILED {roll_no}: {exc.code} {exc.message}"
+    return True, f"OK     {record.roll_no}: {record.name}"
+
+
+# --- eval / bench -----------------------------------------------------------------------
+
+
+def cmd_eval_faces(args: argparse.Namespace) -> int:
+    from server.evaluation.faces_eval import evaluate_pairs, format_report, read_pairs
+    from server.workers import describe_photo
+
+    settings = settings_from_args(args)
+    images = Path(args.images)
+
+    def embed(name: str) -> np.ndarray:
+        data = (images / name).read_bytes()
+        return describe_photo(
+            data, settings.max_image_pixels, settings.detect_width, False
+        ).embedding
+
+    result = evaluate_pairs(read_pairs(Path(args.pairs)), embed, settings.match_threshold)
+    print(json.dumps(result.to_dict()) if args.json else format_report(result))
+    return 0
+
+
+def cmd_bench_faces(args: argparse.Namespace) -> int:
+    from server.benchmarks.faces_bench import bench_faces, format_table
+
+    settings = settings_from_args(args)
+    result = bench_faces(
+        Path(args.images), args.limit, settings.match_threshold, progress_bar("benchmarking")
+    )
+    print(json.dumps(result.to_dict()) if args.json else format_table(result))
+    return 0
+
+
+# --- parser ------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    settings = _settings_parent()
+    parser = argparse.ArgumentParser(prog="invigilator", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", parents=[settings], help="run the web service")
+    serve.set_defaults(func=cmd_serve)
+
+    enroll = commands.add_parser("enroll", parents=[settings], help="bulk-enrol a roster CSV")
+    enroll.add_argument("--roster", required=True, help="CSV with columns roll_no,name,photo")
+    enroll.add_argument("--photos", required=True, help="directory holding the photo files")
+    enroll.set_defaults(func=cmd_enroll)
+
+    evaluate = commands.add_parser("eval", help="measure accuracy on labelled data")
+    evals = evaluate.add_subparsers(dest="what", required=True)
+    faces_eval = evals.add_parser("faces", parents=[settings], help="face verification pairs")
+    faces_eval.add_argument("--pairs", required=True, help="CSV image_a,image_b,same_person")
+    faces_eval.add_argument("--images", required=True, help="directory of the images")
+    faces_eval.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    faces_eval.set_defaults(func=cmd_eval_faces)
+
+    bench = commands.add_parser("bench", help="measure speed against a baseline")
+    benches = bench.add_subparsers(dest="what", required=True)
+    faces_bench = benches.add_parser("faces", parents=[settings], help="face verification")
+    faces_bench.add_argument("--images", required=True, help="directory of face photos")
+    faces_bench.add_argument("--limit", type=int, default=20, help="images to use (pairs = n-1)")
+    faces_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    faces_bench.set_defaults(func=cmd_bench_faces)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="ts=%(asctime)s level=%(levelname)s logger=%(name)s %(message)s"
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except ValueError as exc:
+        print(f"invigilator: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

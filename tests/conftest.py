@@ -1,0 +1,93 @@
+"""Fixtures shared by every test: the shared data folder, databases, a warm worker pool."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+from sqlalchemy import text
+
+from server.app import create_app
+from server.config import Settings
+from server.store.database import Database
+from server.workers import AnalysisPool
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+POSTGRES_URL = os.environ.get("INVIGILATOR_TEST_DATABASE_URL", "")
+
+
+def shared_data_dir() -> Path | None:
+    """../shared/data beside the checkout, or INVIGILATOR_DATA; None when neither exists."""
+    candidate = Path(os.environ.get("INVIGILATOR_DATA", REPO_ROOT.parent / "shared" / "data"))
+    return candidate if candidate.is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    found = shared_data_dir()
+    if found is None:
+        pytest.skip("shared data not found: set INVIGILATOR_DATA or place it at ../shared/data")
+    return found
+
+
+@pytest.fixture(scope="session")
+def deepface_dir(shared_data: Path) -> Path:
+    path = shared_data / "faces" / "deepface"
+    if not path.is_dir():
+        pytest.skip(f"{path} is missing")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pool() -> Iterator[AnalysisPool]:
+    """One pool of two worker processes for the whole run (each loads the dlib models once)."""
+    analysis_pool = AnalysisPool(2)
+    yield analysis_pool
+    analysis_pool.close()
+
+
+def _reset(url: str) -> None:
+    """Empty a server database so every test starts from no schema, as a fresh install does."""
+    db = Database(url)
+    with db.engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    db.dispose()
+
+
+def _database_params() -> list[object]:
+    params: list[object] = ["sqlite"]
+    params.append(
+        pytest.param("postgresql", marks=pytest.mark.postgres)
+        if POSTGRES_URL
+        else pytest.param(
+            "postgresql",
+            marks=pytest.mark.skip(reason="INVIGILATOR_TEST_DATABASE_URL is not set"),
+        )
+    )
+    return params
+
+
+@pytest.fixture(params=_database_params())
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty database: SQLite in tmp_path, or the PostgreSQL test database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'test.db'}"
+    _reset(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(data_dir=tmp_path / "data", workers=2)
+
+
+@pytest.fixture
+async def client(settings: Settings, pool: AnalysisPool) -> AsyncIterator[TestClient]:
+    """The whole service on SQLite in a temporary data directory, over real HTTP."""
+    app = create_app(settings, pool=pool)
+    async with TestClient(TestServer(app)) as test_client:
+        yield test_client
