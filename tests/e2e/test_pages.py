@@ -1,0 +1,57 @@
+"""The admin and compare pages in a real browser against the real service."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, expect
+
+from tests.e2e.conftest import artifact
+
+
+async def test_compare_page_shows_overlays_and_distance(
+    browser: Browser, client: TestClient, deepface_dir: Path
+) -> None:
+    page = await browser.new_page()
+    await page.goto(str(client.make_url("/compare")))
+    await page.set_input_files("#image1", deepface_dir / "img1.jpg")
+    await page.set_input_files("#image2", deepface_dir / "img2.jpg")
+    await page.click("#predict")
+    result = page.locator("#result")
+    await expect(result).to_contain_text("Same person", timeout=30_000)
+    distance = float(await result.get_attribute("data-distance") or "nan")
+    assert 0 < distance < 0.6
+    for view in ("#view1", "#view2"):
+        assert (await page.get_attribute(view, "src") or "").startswith("data:image/png;base64,")
+    await page.screenshot(path=artifact("compare.png"), full_page=True)
+
+    await page.set_input_files("#image2", deepface_dir / "img3.jpg")
+    await page.click("#predict")
+    await expect(result).to_contain_text("Different people", timeout=30_000)
+
+
+async def test_admin_page_enrols_lists_and_reports_errors(
+    browser: Browser, client: TestClient, deepface_dir: Path
+) -> None:
+    page = await browser.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())
+    await page.goto(str(client.make_url("/admin")))
+    await page.fill("#roll_no", "R100")
+    await page.fill("#name", "Grace Hopper")
+    await page.set_input_files("#photo", deepface_dir / "img1.jpg")
+    await page.click("#enrol button[type=submit]")
+    await expect(page.locator("#message")).to_contain_text("Enrolled R100", timeout=30_000)
+    row = page.locator("tr[data-roll-no=R100]")
+    await expect(row).to_contain_text("Grace Hopper")
+
+    await page.fill("#roll_no", "R101")
+    await page.fill("#name", "Two People")
+    await page.set_input_files("#photo", deepface_dir / "couple.jpg")
+    await page.click("#enrol button[type=submit]")
+    await expect(page.locator("#message")).to_contain_text("MULTIPLE_FACES", timeout=30_000)
+    await page.screenshot(path=artifact("admin.png"), full_page=True)
+
+    await row.locator("button").click()
+    await expect(row).to_have_count(0)
+    assert (await client.get("/api/students/R100")).status == 404
