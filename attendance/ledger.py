@@ -139,23 +139,46 @@ class RepairResult:
 # One thread lock per directory shared by every Ledger in the process: on file systems where
 # flock is emulated with per-process fcntl locks (NFS), flock alone would not keep threads apart.
 _THREAD_LOCKS: dict[Path, threading.Lock] = {}
-_THREAD_LOCKS_GUARD = threading.Lock()
+# Lock-file descriptors that are open (and maybe flocked). A forked child inherits them, and a
+# flock belongs to the open file, so the child's copies would hold the lock as long as it lives.
+_LOCK_FDS: set[int] = set()
+# Guards both sets, and is held across fork() so no descriptor is ever half-registered.
+_GUARD = threading.Lock()
 
 
 def _thread_lock(directory: Path) -> threading.Lock:
     """The process-wide lock for one ledger directory."""
-    with _THREAD_LOCKS_GUARD:
+    with _GUARD:
         return _THREAD_LOCKS.setdefault(directory, threading.Lock())
 
 
-def _forget_thread_locks() -> None:
-    """In a forked child, drop locks some parent thread may have held at the fork."""
-    global _THREAD_LOCKS_GUARD
-    _THREAD_LOCKS_GUARD = threading.Lock()
-    _THREAD_LOCKS.clear()
+def _open_lock_file(path: Path) -> int:
+    """Open the lock file, registered so that a forked child can let go of it."""
+    with _GUARD:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+        _LOCK_FDS.add(fd)
+        return fd
 
 
-os.register_at_fork(after_in_child=_forget_thread_locks)
+def _close_lock_file(fd: int) -> None:
+    """Close (and so unlock) a lock-file descriptor."""
+    with _GUARD:
+        _LOCK_FDS.discard(fd)
+        os.close(fd)
+
+
+def _forget_inherited_locks() -> None:
+    """In a forked child, drop every ledger lock the parent's threads held at the fork."""
+    _THREAD_LOCKS.clear()  # their holders are threads that do not exist in the child
+    for fd in _LOCK_FDS:
+        os.close(fd)  # only the child's copy: the parent's descriptor keeps its lock
+    _LOCK_FDS.clear()
+    _GUARD.release()
+
+
+os.register_at_fork(
+    before=_GUARD.acquire, after_in_parent=_GUARD.release, after_in_child=_forget_inherited_locks
+)
 
 
 class Ledger:
@@ -272,13 +295,13 @@ class Ledger:
         """Hold the thread lock and the directory's flock (shared for readers)."""
         # Looked up each time, not kept: after a fork the child gets fresh, unheld locks.
         with _thread_lock(self._lock_key):
-            # A fresh descriptor each time: a forked child must never inherit a held lock.
-            fd = os.open(self.directory / LOCK_FILE, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            # A fresh descriptor each time, so the lock is never shared by accident.
+            fd = _open_lock_file(self.directory / LOCK_FILE)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
                 yield
             finally:
-                os.close(fd)  # closing releases the flock
+                _close_lock_file(fd)
 
     def _days_in(self, from_date: date | None, to_date: date | None) -> list[date]:
         """Ledger days within the inclusive range (open ends when None)."""

@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
 from aiohttp import web
 
-from server.api import compare, health, students
-from server.api.context import DATABASE, ENROLMENT, POOL, SETTINGS
+from server.api import compare, health, join, sessions, students
+from server.api.context import BUS, DATABASE, ENROLMENT, POOL, SETTINGS, STREAMS
 from server.api.errors import error_middleware
 from server.config import Settings
 from server.enrolment import Enrolment
+from server.events import EventBus
 from server.store.database import Database
 from server.store.photos import PhotoStore
+from server.streams.frame_workers import FramePool
+from server.streams.registry import StreamRegistry
+from server.streams.student import StreamServices
 from server.workers import AnalysisPool
 
 log = logging.getLogger("invigilator.app")
@@ -33,37 +38,53 @@ def _page(path: Path) -> web.Handler:
     return handler
 
 
-def create_app(settings: Settings, pool: AnalysisPool | None = None) -> web.Application:
-    """The whole service; `pool` lets tests share one warmed-up worker pool between apps."""
+def create_app(
+    settings: Settings, pool: AnalysisPool | None = None, frames: FramePool | None = None
+) -> web.Application:
+    """The whole service; tests pass warmed-up worker pools to share them between apps."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
     db = Database(settings.effective_database_url)
-    owns_pool = pool is None
-    pool = pool or AnalysisPool(settings.workers)
+    owned_pools: list[AnalysisPool | FramePool] = []
+    if pool is None:
+        pool = AnalysisPool(settings.workers)
+        owned_pools.append(pool)
+    if frames is None:
+        frames = FramePool(settings.workers)
+        owned_pools.append(frames)
+    bus = EventBus()
+    snapshots = PhotoStore(settings.snapshots_dir)
     app[SETTINGS] = settings
     app[DATABASE] = db
     app[POOL] = pool
-    app[ENROLMENT] = Enrolment(settings, db, PhotoStore(settings.photos_dir), pool)
+    app[BUS] = bus
+    app[ENROLMENT] = Enrolment(settings, db, PhotoStore(settings.photos_dir), pool, snapshots)
+    app[STREAMS] = StreamRegistry(StreamServices(settings, db, bus, frames, snapshots))
 
-    for module in (health, students, compare):
+    for module in (health, students, compare, sessions, join):
         app.add_routes(module.routes)
     for route, file in PAGES.items():
         app.router.add_get(route, _page(settings.web_dir / file))
     app.router.add_static("/web/", settings.web_dir)
 
     async def on_startup(_app: web.Application) -> None:
-        db.migrate()
+        await asyncio.to_thread(db.migrate)
+        await asyncio.gather(pool.warm(), frames.warm())
         log.info(
             "event=started database=%s data_dir=%s",
             db.engine.url.render_as_string(hide_password=True),
             settings.data_dir,
         )
 
+    async def on_shutdown(_app: web.Application) -> None:
+        await app[STREAMS].close_all()
+
     async def on_cleanup(_app: web.Application) -> None:
         db.dispose()
-        if owns_pool:
-            pool.close()
+        for owned_pool in owned_pools:
+            owned_pool.close()
 
     app.on_startup.append(on_startup)
+    app.on_shutdown.append(on_shutdown)
     app.on_cleanup.append(on_cleanup)
     return app

@@ -12,7 +12,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from server.analysis.errors import AnalysisError
 from server.config import Settings, settings_from_env
+from server.store.errors import StoreError
 
 if TYPE_CHECKING:
     import numpy as np
@@ -96,7 +98,9 @@ async def _enroll_roster(settings: Settings, roster: Path, photos: Path) -> int:
     db = Database(settings.effective_database_url)
     db.migrate()
     pool = AnalysisPool(settings.workers)
-    enrolment = Enrolment(settings, db, PhotoStore(settings.photos_dir), pool)
+    enrolment = Enrolment(
+        settings, db, PhotoStore(settings.photos_dir), pool, PhotoStore(settings.snapshots_dir)
+    )
     show = progress_bar("enrolling")
     failures = 0
     try:
@@ -143,6 +147,32 @@ async def _enroll_row(enrolment: Enrolment, row: dict[str, str], photos: Path) -
     except (AnalysisError, StoreError) as exc:
         return False, f"FAILED {roll_no}: {exc.code} {exc.message}"
     return True, f"OK     {record.roll_no}: {record.name}"
+
+
+# --- session -----------------------------------------------------------------------------
+
+
+def cmd_session_create(args: argparse.Namespace) -> int:
+    from server.exam_sessions import create_session, parse_roster
+    from server.store.database import Database
+
+    settings = settings_from_args(args)
+    roll_nos = parse_roster(Path(args.roster).read_text(encoding="utf-8-sig"))
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    try:
+        created = create_session(
+            settings, db, args.name, roll_nos, args.base_url or f"http://localhost:{settings.port}"
+        )
+    finally:
+        db.dispose()
+    if args.json:
+        print(json.dumps({"session_id": created.session.id, "links": created.links}))
+    else:
+        print(f"session {created.session.id}: {created.session.name}")
+        for roll_no, link in created.links.items():
+            print(f"{roll_no}\t{link}")
+    return 0
 
 
 # --- eval / bench -----------------------------------------------------------------------
@@ -193,6 +223,19 @@ def build_parser() -> argparse.ArgumentParser:
     enroll.add_argument("--photos", required=True, help="directory holding the photo files")
     enroll.set_defaults(func=cmd_enroll)
 
+    session = commands.add_parser("session", help="exam sessions")
+    session_commands = session.add_subparsers(dest="what", required=True)
+    create = session_commands.add_parser(
+        "create", parents=[settings], help="create a session and print one join link per student"
+    )
+    create.add_argument("--name", required=True, help="the session's name")
+    create.add_argument(
+        "--roster", required=True, help="roll numbers, one per line, or a CSV with roll_no"
+    )
+    create.add_argument("--base-url", default="", help="base of the links (default: this host)")
+    create.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    create.set_defaults(func=cmd_session_create)
+
     evaluate = commands.add_parser("eval", help="measure accuracy on labelled data")
     evals = evaluate.add_subparsers(dest="what", required=True)
     faces_eval = evals.add_parser("faces", parents=[settings], help="face verification pairs")
@@ -222,6 +265,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"invigilator: {exc}", file=sys.stderr)
         return 2
+    except (AnalysisError, StoreError) as exc:
+        print(f"invigilator: {exc.code}: {exc.message}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

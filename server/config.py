@@ -25,11 +25,21 @@ class Settings:
     max_upload_bytes: int = 100 * 1024 * 1024
     max_image_pixels: int = 40_000_000  # decoded-pixel guard against decompression bombs
     min_face_px: int = 80  # smallest accepted face box side on an enrolment photo
-    min_blur_variance: float = 60.0  # face-crop Laplacian variance below this is too blurry
+    min_blur_variance: float = 15.0  # face-crop Laplacian variance below this is too blurry
     detect_width: int = 640  # frames and photos are downscaled to this width to detect faces
     timezone: str = "UTC"
     workers: int = 2  # analysis worker processes
     web_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "web")
+    public_url: str = ""  # base of join links; empty: the address the request came to
+    join_link_hours: float = 24.0  # a join link's life when the session has no end time
+    challenge_steps: int = 3
+    step_timeout: float = 5.0  # seconds to perform a step after its prompt
+    attempts: int = 3
+    challenge_seed: int = -1  # -1: a fresh random sequence per attempt; else reproducible
+    blink_ear_threshold: float = 0.20  # fixed EAR fallback until a personal baseline exists
+    absence_seconds: float = 3.0  # face missing this long during the exam raises an alert
+    rematch_seconds: float = 10.0  # identity re-checked this often during the exam
+    ice_servers: str = ""  # comma-separated STUN/TURN URLs for browsers behind NAT
 
     @property
     def photos_dir(self) -> Path:
@@ -38,6 +48,14 @@ class Settings:
     @property
     def effective_database_url(self) -> str:
         return self.database_url or f"sqlite:///{(self.data_dir / 'invigilator.db').resolve()}"
+
+    @property
+    def snapshots_dir(self) -> Path:
+        return self.data_dir / "snapshots"
+
+    @property
+    def key_file(self) -> Path:
+        return self.data_dir / "secret.key"
 
     @property
     def tz(self) -> ZoneInfo:

@@ -9,7 +9,7 @@ from server.analysis import faces
 from server.analysis.images import EXTENSIONS
 from server.analysis.matching import MatchResult, verify
 from server.config import Settings
-from server.store import students
+from server.store import sessions, students
 from server.store.database import Database
 from server.store.errors import StoreError
 from server.store.photos import PhotoStore
@@ -24,6 +24,7 @@ class Enrolment:
     db: Database
     photos: PhotoStore
     pool: AnalysisPool
+    snapshots: PhotoStore  # presence-event stills, deleted with the student
 
     @property
     def limits(self) -> faces.QualityLimits:
@@ -84,9 +85,12 @@ class Enrolment:
         return record
 
     async def delete(self, roll_no: str) -> None:
-        """Remove the row (with its embedding) and the baseline photo file."""
+        """Remove the row (embedding, events, attendance), the baseline photo and the stills."""
+        stills = await asyncio.to_thread(sessions.snapshot_files_of, self.db, roll_no)
         record = await asyncio.to_thread(students.delete_student, self.db, roll_no)
         await asyncio.to_thread(self.photos.delete, record.photo_file)
+        for name in stills:
+            await asyncio.to_thread(self.snapshots.delete, name)
 
     async def verify(self, roll_no: str, data: bytes) -> tuple[MatchResult, faces.Portrait]:
         """Distance of a new photo's face to the student's enrolled embedding."""

@@ -101,6 +101,10 @@ class AnalysisPool:
                 executor.shutdown(wait=False, cancel_futures=True)
             raise AnalysisError("ANALYSIS_ERROR", "the analysis worker stopped; try again") from exc
 
+    async def warm(self) -> None:
+        """Start the workers and load their models now (the pool starts them lazily)."""
+        await asyncio.gather(*(self.run(faces.load_models) for _ in range(self.processes)))
+
     def submit(self, fn: Callable[..., T], *args: Any) -> Any:
         return self._executor.submit(fn, *args)
 

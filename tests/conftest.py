@@ -13,6 +13,7 @@ from sqlalchemy import text
 from server.app import create_app
 from server.config import Settings
 from server.store.database import Database
+from server.streams.frame_workers import FramePool
 from server.workers import AnalysisPool
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -85,9 +86,19 @@ def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=tmp_path / "data", workers=2)
 
 
+@pytest.fixture(scope="session")
+def frames() -> Iterator[FramePool]:
+    """One pair of frame workers for the whole run."""
+    frame_pool = FramePool(2)
+    yield frame_pool
+    frame_pool.close()
+
+
 @pytest.fixture
-async def client(settings: Settings, pool: AnalysisPool) -> AsyncIterator[TestClient]:
+async def client(
+    settings: Settings, pool: AnalysisPool, frames: FramePool
+) -> AsyncIterator[TestClient]:
     """The whole service on SQLite in a temporary data directory, over real HTTP."""
-    app = create_app(settings, pool=pool)
+    app = create_app(settings, pool=pool, frames=frames)
     async with TestClient(TestServer(app)) as test_client:
         yield test_client

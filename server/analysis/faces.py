@@ -65,7 +65,7 @@ class QualityLimits:
     """What an enrolment or verification photo must satisfy."""
 
     min_face_px: int = 80
-    min_sharpness: float = 60.0
+    min_sharpness: float = 15.0
 
 
 def models_dir() -> Path:

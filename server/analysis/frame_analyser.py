@@ -135,9 +135,7 @@ class FrameAnalyser:
         return int(min(limit, max(self.config.detect_width, wanted)))
 
 
-def _primary(
-    boxes: list[FaceBox], previous: tuple[float, float] | None, scale: float
-) -> FaceBox:
+def _primary(boxes: list[FaceBox], previous: tuple[float, float] | None, scale: float) -> FaceBox:
     """The face to follow: nearest the one tracked so far, else the largest."""
     if previous is None:
         return max(boxes, key=lambda b: b.width * b.height)

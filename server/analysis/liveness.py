@@ -225,27 +225,52 @@ class _Percentile:
 
 @dataclass(frozen=True)
 class BlinkConfig:
-    """Blink = both eyes' EAR below a fraction of the person's open-eye level, briefly."""
+    """Blink = both eyes' EAR dips well below the person's open-eye level, briefly."""
 
-    ratio: float = 0.75  # mean EAR below baseline * ratio counts as closed
-    eye_ratio: float = 0.85  # and each eye below its own baseline * eye_ratio (rejects winks)
+    ratio: float = 0.6  # closed: mean EAR below baseline * ratio ...
+    eye_ratio: float = 0.7  # ... and each eye below its own baseline * eye_ratio (not a wink)
+    depth: float = 0.3  # the eyes must be open by this much more (x baseline) on both sides
+    edge_window: float = 0.3  # seconds before and after the closure searched for open eyes
     baseline_percentile: float = 90.0  # of recent open-eye EAR: the eyes' "fully open" level
     baseline_window: float = 10.0  # seconds of history behind the baseline
     min_baseline_samples: int = 15  # until then the fixed threshold applies
     fallback_threshold: float = 0.20  # Soukupová & Čech's fixed EAR threshold
-    min_duration: float = 0.06  # seconds between the last open frames around the closure
-    max_duration: float = 0.5  # seconds from first to last closed frame
+    min_duration: float = 0.06  # seconds between the open frames around the closure
+    max_duration: float = 0.5  # seconds from the first to the last closed frame
+
+
+@dataclass
+class _Closure:
+    """A run of closed-eye frames being followed until the eyes have clearly reopened."""
+
+    first: float
+    last: float
+    lowest: float  # lowest EAR / baseline in the run
+    open_before: float | None  # last open frame before the run
+    peak_before: float  # highest EAR / baseline within edge_window before the run
+    reopened: float | None = None  # first open frame after the run
 
 
 class BlinkDetector:
-    """Finds blinks in a stream of FrameFeatures; a blink is reported when the eyes reopen."""
+    """Finds blinks in a stream of FrameFeatures; a blink is reported once the eyes reopen.
+
+    A frame is closed when the mean EAR and each eye's EAR fall below fractions of their
+    baselines (a running high percentile of open-eye EAR, so narrow or wide eyes both work).
+    A run of closed frames is a blink when it is short and the EAR around it rises at least
+    `depth` above its lowest value on both sides: noise flickering across the threshold
+    during a squint, a smile or lowered lids has no such open edges.
+    """
 
     def __init__(self, config: BlinkConfig | None = None) -> None:
         self.config = config or BlinkConfig()
-        self._mean = _Percentile(self.config.baseline_window)
-        self._left = _Percentile(self.config.baseline_window)
-        self._right = _Percentile(self.config.baseline_window)
-        self._closed: list[float] = []  # timestamps of the current run of closed frames
+        window = self.config.baseline_window
+        self._mean, self._left, self._right = (
+            _Percentile(window),
+            _Percentile(window),
+            _Percentile(window),
+        )
+        self._recent: deque[tuple[float, float]] = deque()  # (t, EAR / baseline), open frames
+        self._run: _Closure | None = None
         self._last_open: float | None = None
         self.history: list[LivenessEvent] = []
 
@@ -261,42 +286,282 @@ class BlinkDetector:
             self._right.value(pct) * cfg.eye_ratio,
         )
 
+    def baseline(self) -> float:
+        """The open-eye mean EAR level (the fallback's equivalent before enough samples)."""
+        if len(self._mean) < self.config.min_baseline_samples:
+            return self.config.fallback_threshold / self.config.ratio
+        return self._mean.value(self.config.baseline_percentile)
+
     def update(self, features: FrameFeatures) -> list[LivenessEvent]:
-        """Feed one frame; returns the blink that ended on it, if any."""
+        """Feed one frame; returns the blink confirmed on it, if any."""
         if features.ear is None or features.ear_left is None or features.ear_right is None:
-            self._closed.clear()  # a lost face is no evidence of closed eyes
+            self._run = None  # a lost face is no evidence of closed eyes
             self._last_open = None
+            self._recent.clear()
             return []
-        mean_thr, left_thr, right_thr = self.thresholds()
         t = features.timestamp
-        closed = features.ear < mean_thr
-        if closed and features.ear_left < left_thr and features.ear_right < right_thr:
-            self._closed.append(t)
+        level = features.ear / self.baseline()
+        if self._is_closed(features):
+            self._extend_run(t, level)
             return []
-        events = self._finish_run(t)
-        self._last_open = t
-        self._mean.add(t, features.ear)
-        self._left.add(t, features.ear_left)
-        self._right.add(t, features.ear_right)
+        events = self._reopen(t, level)
+        self._remember_open(features, level)
         return events
 
-    def _finish_run(self, reopened: float) -> list[LivenessEvent]:
-        if not self._closed:
+    def _is_closed(self, f: FrameFeatures) -> bool:
+        mean_thr, left_thr, right_thr = self.thresholds()
+        assert f.ear is not None and f.ear_left is not None and f.ear_right is not None
+        return f.ear < mean_thr and f.ear_left < left_thr and f.ear_right < right_thr
+
+    def _extend_run(self, t: float, level: float) -> None:
+        run = self._run
+        if run is None or run.reopened is not None:
+            # A new closure (a pending one that never reopened properly is dropped).
+            peak = max(
+                (v for u, v in self._recent if u >= t - self.config.edge_window), default=0.0
+            )
+            self._run = _Closure(t, t, level, self._last_open, peak)
+            return
+        run.last = t
+        run.lowest = min(run.lowest, level)
+
+    def _reopen(self, t: float, level: float) -> list[LivenessEvent]:
+        run = self._run
+        if run is None:
             return []
-        first, last = self._closed[0], self._closed[-1]
-        self._closed = []
-        if self._last_open is None:
+        if run.reopened is None:
+            run.reopened = t
+        needed = run.lowest + self.config.depth
+        if level >= needed:
+            self._run = None
+            return self._judge(run)
+        if t - run.last > self.config.edge_window:
+            self._run = None  # the eyes never opened clearly again: a squint, not a blink
+        return []
+
+    def _judge(self, run: _Closure) -> list[LivenessEvent]:
+        cfg = self.config
+        if run.open_before is None or run.reopened is None:
             return []  # the closure began before we saw the eyes open
+        if run.peak_before < run.lowest + cfg.depth:
+            return []
         # The closure lasted at least last-first and at most between the open frames around it.
-        if reopened - self._last_open < self.config.min_duration:
+        if (
+            run.reopened - run.open_before < cfg.min_duration
+            or run.last - run.first > cfg.max_duration
+        ):
             return []
-        if last - first > self.config.max_duration:
-            return []
-        event = LivenessEvent("blink", first, last)
+        event = LivenessEvent("blink", run.first, run.last)
         self.history.append(event)
         return [event]
 
+    def _remember_open(self, f: FrameFeatures, level: float) -> None:
+        t = f.timestamp
+        self._last_open = t
+        self._recent.append((t, level))
+        while self._recent and self._recent[0][0] < t - self.config.edge_window:
+            self._recent.popleft()
+        assert f.ear is not None and f.ear_left is not None and f.ear_right is not None
+        self._mean.add(t, f.ear)
+        self._left.add(t, f.ear_left)
+        self._right.add(t, f.ear_right)
+
     def finish(self) -> list[LivenessEvent]:
         """End of stream: an unfinished closure is not a blink."""
-        self._closed = []
+        self._run = None
+        return []
+
+
+@dataclass(frozen=True)
+class SmileConfig:
+    """Smile = mouth wider than the person's neutral AND both corners raised, evenly, held."""
+
+    width_gain: float = 1.10  # mouth width over the neutral width
+    lift: float = 0.04  # both corners above the lip line by this much more than at rest (x IOD)
+    max_asymmetry: float = 0.05  # corner lift difference beyond which it is a smirk (x IOD)
+    neutral_percentile: float = 30.0  # of recent mouth width: the relaxed mouth
+    neutral_window: float = 30.0  # seconds: long, so a long smile does not become neutral
+    max_neutral_width: float = 0.85  # a neutral mouth is narrower than this (x IOD)
+    max_neutral_lift: float = 0.02  # and its corners no higher than this above the lip line
+    min_baseline_samples: int = 15
+    min_duration: float = 0.3  # seconds the shape must hold
+    max_gap: float = 0.15  # seconds of non-smile frames tolerated inside one smile
+
+
+class _Hold:
+    """Hysteresis on a per-frame condition: an event starts when the condition has held for
+    min_duration and ends when it has failed for longer than max_gap."""
+
+    def __init__(self, min_duration: float, max_gap: float) -> None:
+        self.min_duration = min_duration
+        self.max_gap = max_gap
+        self.start: float | None = None
+        self.last_true: float | None = None
+        self.confirmed = False
+
+    def step(self, t: float, condition: bool) -> tuple[bool, tuple[float, float] | None]:
+        """Advance; returns (just confirmed, interval that just ended if confirmed)."""
+        if condition:
+            if self.start is None:
+                self.start = t
+            self.last_true = t
+            if not self.confirmed and t - self.start >= self.min_duration:
+                self.confirmed = True
+                return True, None
+            return False, None
+        if self.start is None or self.last_true is None or t - self.last_true <= self.max_gap:
+            return False, None
+        return False, self.close()
+
+    def close(self) -> tuple[float, float] | None:
+        """End the current run; its interval if it had been confirmed."""
+        ended = (self.start, self.last_true) if self.confirmed else None
+        self.start = self.last_true = None
+        self.confirmed = False
+        return ended  # type: ignore[return-value]
+
+
+class SmileDetector:
+    """Finds smiles: wider mouth plus raised, symmetric corners, held for a moment.
+
+    Talking opens and stretches the mouth for a few frames without lifting the corners;
+    an open "O" mouth narrows it; a smirk lifts one corner only. The neutral mouth is a low
+    percentile of recent widths, capped at typical relaxed values so that a person who
+    smiles from the first frame still has a neutral reference.
+    """
+
+    def __init__(self, config: SmileConfig | None = None) -> None:
+        self.config = config or SmileConfig()
+        self._width = _Percentile(self.config.neutral_window)
+        self._lift = _Percentile(self.config.neutral_window)
+        self._hold = _Hold(self.config.min_duration, self.config.max_gap)
+        self.history: list[LivenessEvent] = []
+
+    def neutral(self) -> tuple[float, float]:
+        """The person's relaxed mouth width and corner lift (x IOD)."""
+        cfg = self.config
+        if len(self._width) < cfg.min_baseline_samples:
+            return cfg.max_neutral_width, cfg.max_neutral_lift
+        return (
+            min(self._width.value(cfg.neutral_percentile), cfg.max_neutral_width),
+            min(self._lift.value(50.0), cfg.max_neutral_lift),
+        )
+
+    def is_smiling(self, mouth: MouthShape) -> bool:
+        """Whether one frame's mouth shape is a smile against the current neutral."""
+        cfg = self.config
+        width, lift = self.neutral()
+        raised = min(mouth.lift_left, mouth.lift_right) - lift
+        return (
+            mouth.width >= width * cfg.width_gain
+            and raised >= cfg.lift
+            and abs(mouth.lift_left - mouth.lift_right) <= cfg.max_asymmetry
+        )
+
+    def update(self, features: FrameFeatures) -> list[LivenessEvent]:
+        """Feed one frame; returns a smile when it is confirmed (complete=False) and none else."""
+        t = features.timestamp
+        mouth = features.mouth
+        if mouth is None:
+            self._record(self._hold.close())
+            return []
+        confirmed, ended = self._hold.step(t, self.is_smiling(mouth))
+        self._width.add(t, mouth.width)
+        self._lift.add(t, min(mouth.lift_left, mouth.lift_right))
+        self._record(ended)
+        if confirmed and self._hold.start is not None:
+            return [LivenessEvent("smile", self._hold.start, t, complete=False)]
+        return []
+
+    def _record(self, interval: tuple[float, float] | None) -> None:
+        if interval is not None:
+            self.history.append(LivenessEvent("smile", interval[0], interval[1]))
+
+    def finish(self) -> list[LivenessEvent]:
+        """End of stream: close a smile still going on."""
+        self._record(self._hold.close())
+        return []
+
+
+@dataclass(frozen=True)
+class TurnConfig:
+    """Turn = yaw held beyond a threshold away from the person's rest pose."""
+
+    threshold: float = 12.0  # degrees from the rest pose (see estimate_yaw for the scale)
+    min_duration: float = 0.15  # seconds held
+    max_gap: float = 0.1  # seconds of frames back inside the threshold tolerated in one turn
+    rest_window: float = 5.0  # seconds of near-rest yaw behind the rest pose (its median)
+    min_rest_samples: int = 10  # until then there is no rest pose and no turn
+    smoothing: int = 3  # frames in the running median that removes single-frame glitches
+    max_hold: float = 4.0  # seconds turned after which the pose becomes the new rest
+
+
+class TurnDetector:
+    """Finds head turns; direction is where the nose moves in the image."""
+
+    def __init__(self, config: TurnConfig | None = None) -> None:
+        self.config = config or TurnConfig()
+        self._rest = _Percentile(self.config.rest_window)
+        self._recent: deque[float] = deque(maxlen=max(1, self.config.smoothing))
+        self._holds = {
+            side: _Hold(self.config.min_duration, self.config.max_gap)
+            for side in ("image_left", "image_right")
+        }
+        self.history: list[LivenessEvent] = []
+
+    def rest(self) -> float | None:
+        """The rest yaw (degrees), once enough frames near it have been seen."""
+        if len(self._rest) < self.config.min_rest_samples:
+            return None
+        return self._rest.value(50.0)
+
+    def update(self, features: FrameFeatures) -> list[LivenessEvent]:
+        """Feed one frame; returns a turn when it is confirmed (complete=False)."""
+        t = features.timestamp
+        if features.yaw is None:
+            self._recent.clear()
+            self._close_all()
+            return []
+        self._recent.append(features.yaw)
+        yaw = float(np.median(self._recent))
+        rest = self.rest()
+        if rest is None:
+            self._rest.add(t, yaw)
+            return []
+        offset = yaw - rest
+        events = []
+        for side, hold in self._holds.items():
+            beyond = (
+                offset <= -self.config.threshold
+                if side == "image_left"
+                else (offset >= self.config.threshold)
+            )
+            confirmed, ended = hold.step(t, beyond)
+            self._record(side, ended)
+            if confirmed and hold.start is not None:
+                events.append(LivenessEvent("turn", hold.start, t, side, complete=False))
+        self._follow_rest(t, yaw, offset)
+        return events
+
+    def _follow_rest(self, t: float, yaw: float, offset: float) -> None:
+        """Near-rest frames refine the rest pose; a turn held too long becomes the new rest."""
+        if abs(offset) < self.config.threshold / 2:
+            self._rest.add(t, yaw)
+            return
+        for hold in self._holds.values():
+            if hold.start is not None and t - hold.start > self.config.max_hold:
+                self._rest.clear()
+                self._rest.add(t, yaw)
+
+    def _record(self, side: str, interval: tuple[float, float] | None) -> None:
+        if interval is not None:
+            self.history.append(LivenessEvent("turn", interval[0], interval[1], side))
+
+    def _close_all(self) -> None:
+        for side, hold in self._holds.items():
+            self._record(side, hold.close())
+
+    def finish(self) -> list[LivenessEvent]:
+        """End of stream: close a turn still going on."""
+        self._close_all()
         return []

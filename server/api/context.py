@@ -6,10 +6,14 @@ from aiohttp import web
 
 from server.config import Settings
 from server.enrolment import Enrolment
+from server.events import EventBus
 from server.store.database import Database
+from server.streams.registry import StreamRegistry
 from server.workers import AnalysisPool
 
 SETTINGS = web.AppKey("settings", Settings)
 DATABASE = web.AppKey("database", Database)
 POOL = web.AppKey("pool", AnalysisPool)
 ENROLMENT = web.AppKey("enrolment", Enrolment)
+BUS = web.AppKey("bus", EventBus)
+STREAMS = web.AppKey("streams", StreamRegistry)

@@ -8,8 +8,37 @@ ranges. Frames count decoded frames from 0 and timestamps are frame index / fps.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
+
+import av
+import cv2
+import numpy as np
+
+from server.analysis.challenges import Action, ChallengeConfig, ChallengeMachine, State
+from server.analysis.faces import face_embedding
+from server.analysis.frame_analyser import FrameAnalyser
+from server.analysis.liveness import (
+    BlinkDetector,
+    FrameFeatures,
+    LivenessEvent,
+    SmileDetector,
+    TurnDetector,
+)
+from server.analysis.matching import face_distance
+from server.evaluation.actors import (
+    Footage,
+    PhotoAttacker,
+    Repertoire,
+    ReplayAttacker,
+    ResponsiveActor,
+    encode_frame,
+    repertoire_from_labels,
+)
 
 # Types of `uncertain` ranges that excuse a detection of each kind. A range of another kind
 # says nothing about it (an uncertain head turn does not excuse a false blink).
@@ -134,7 +163,8 @@ def score_detections(
     """Match detected frame intervals against one kind of labelled events."""
     positives = labels.positives[kind]
     same_way = [
-        d for d in detections
+        d
+        for d in detections
         if any(d.overlaps(p, slack) and _same_direction(d, p) for p in positives)
     ]
     score = Score(labelled=len(positives), true_detections=len(same_way))
@@ -154,3 +184,412 @@ def score_detections(
 
 def _same_direction(detection: Interval, label: Interval) -> bool:
     return label.direction is None or detection.direction == label.direction
+
+
+# --- videos and features -------------------------------------------------------------------
+
+MAX_WIDTH = 640  # frames are analysed at webcam size, as the service would receive them
+
+
+@dataclass
+class VideoData:
+    """One labelled video: its frames (compressed), per-frame features and label segments."""
+
+    name: str
+    fps: float
+    labels: Labels
+    repertoire: Repertoire
+    features: list[FrameFeatures]
+    footage: Footage
+    analyse_seconds: float  # analyser time over all frames
+    detections: int  # frames on which the face detector ran
+    embeddings: dict[int, np.ndarray] = field(default_factory=dict)  # by source frame
+    photo: PhotoStream | None = None  # the photo attack, computed on first use
+
+    @property
+    def ms_per_frame(self) -> float:
+        return 1000.0 * self.analyse_seconds / max(1, len(self.features))
+
+
+_CACHE: dict[tuple[str, int, int], VideoData] = {}
+
+
+def iter_frames(path: Path, max_width: int = MAX_WIDTH) -> Iterator[np.ndarray]:
+    """Decoded BGR frames of a video, in decode order, scaled down to at most max_width."""
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            image = frame.to_ndarray(format="bgr24")
+            height, width = image.shape[:2]
+            if width > max_width:
+                size = (max_width, round(height * max_width / width))
+                image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+            yield image
+
+
+def load_video(path: Path, max_width: int = MAX_WIDTH) -> VideoData:
+    """Decode and analyse a labelled video once per process (cached by path and mtime)."""
+    key = (str(path.resolve()), path.stat().st_mtime_ns, max_width)
+    if key not in _CACHE:
+        _CACHE[key] = _analyse_video(path, max_width)
+    return _CACHE[key]
+
+
+def _analyse_video(path: Path, max_width: int) -> VideoData:
+    raw = json.loads(path.with_suffix(".json").read_text())
+    labels = parse_labels(raw)
+    analyser = FrameAnalyser()
+    features: list[FrameFeatures] = []
+    encoded: list[bytes] = []
+    spent = 0.0
+    for index, frame in enumerate(iter_frames(path, max_width)):
+        began = time.perf_counter()
+        features.append(analyser.analyse(frame, index / labels.fps))
+        spent += time.perf_counter() - began
+        encoded.append(encode_frame(frame))
+    return VideoData(
+        name=path.stem,
+        fps=labels.fps,
+        labels=labels,
+        repertoire=repertoire_from_labels(raw, len(features)),
+        features=features,
+        footage=Footage(encoded, labels.fps),
+        analyse_seconds=spent,
+        detections=analyser.detections,
+    )
+
+
+def video_paths(directory: Path) -> list[Path]:
+    """Every *.mp4 in the directory that has a *.json label file beside it."""
+    return sorted(p for p in directory.glob("*.mp4") if p.with_suffix(".json").exists())
+
+
+# --- detection precision and recall --------------------------------------------------------
+
+
+def run_detectors(features: list[FrameFeatures]) -> dict[str, list[LivenessEvent]]:
+    """Every blink, smile and turn the detectors find in a feature sequence (full extents)."""
+    detectors = {"blink": BlinkDetector(), "smile": SmileDetector(), "turn": TurnDetector()}
+    for f in features:
+        for detector in detectors.values():
+            detector.update(f)
+    for detector in detectors.values():
+        detector.finish()
+    return {kind: detector.history for kind, detector in detectors.items()}
+
+
+def to_intervals(events: list[LivenessEvent], fps: float) -> list[Interval]:
+    """Events in seconds as inclusive frame intervals (timestamps are index / fps)."""
+    return [Interval(round(e.start * fps), round(e.end * fps), e.direction) for e in events]
+
+
+def score_video(video: VideoData, slack: int = 2) -> dict[str, Score]:
+    """Blink, smile and turn scores of one video."""
+    events = run_detectors(video.features)
+    return {
+        kind: score_detections(kind, to_intervals(found, video.fps), video.labels, slack)
+        for kind, found in events.items()
+    }
+
+
+# --- challenge sessions --------------------------------------------------------------------
+
+
+class _Unplayable(Exception):
+    """The machine asked the actor for an action this video has no footage of."""
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """How one simulated verification session ended."""
+
+    passed: bool
+    attempts_used: int
+    reasons: tuple[str, ...]
+    seconds: float
+
+
+def _session_limit(config: ChallengeConfig) -> float:
+    """An upper bound on a session's length, so a stuck simulation always ends."""
+    attempt = (
+        config.face_wait
+        + 2 * config.identity_timeout
+        + config.steps * config.step_timeout
+        + config.retry_pause
+    )
+    return config.attempts * attempt + 1.0
+
+
+def run_session(
+    machine: ChallengeMachine,
+    stream: Iterator[tuple[FrameFeatures, int]],
+    identity: Callable[[int], float],
+    on_prompt: Callable[[Action | None, float], None],
+) -> SessionResult:
+    """Drive a machine with (features, frame key) pairs until it passes or fails.
+
+    Identity checks are answered at once with identity(key) for the frame that raised them.
+    """
+    limit = _session_limit(machine.config)
+    shown: tuple[int, int, str] | None = None
+    t = 0.0
+    for features, key in stream:
+        t = features.timestamp
+        status = machine.update(features)
+        if status.needs_identity:
+            status = machine.provide_identity(identity(key), t)
+        prompt = (status.attempt, status.step, status.state.value)
+        if prompt != shown:
+            shown = prompt
+            on_prompt(status.action, t)
+        if status.finished or t > limit:
+            break
+    status = machine.status
+    return SessionResult(
+        passed=status.state is State.PASSED,
+        attempts_used=status.attempt,
+        reasons=tuple(reason for _, reason in machine.failures),
+        seconds=t,
+    )
+
+
+def _face_embedding(image: np.ndarray, features: FrameFeatures) -> np.ndarray | None:
+    if features.box is None:
+        return None
+    return face_embedding(image, features.box)
+
+
+def _enrolled(video: VideoData) -> np.ndarray:
+    """The enrolment embedding: the first frame of the video with one face."""
+    for index, f in enumerate(video.features):
+        if f.face_count == 1 and f.box is not None:
+            embedding = _footage_embedding(video, index)
+            if embedding is not None:
+                return embedding
+    raise ValueError(f"{video.name}: no frame with a face to enrol")
+
+
+def _footage_embedding(video: VideoData, index: int) -> np.ndarray | None:
+    if index not in video.embeddings:
+        embedding = _face_embedding(video.footage.frame(index), video.features[index])
+        if embedding is None:
+            return None
+        video.embeddings[index] = embedding
+    return video.embeddings[index]
+
+
+def _distance(enrolled: np.ndarray, embedding: np.ndarray | None) -> float:
+    return math.inf if embedding is None else face_distance(enrolled, embedding)
+
+
+def genuine_session(video: VideoData, seed: int, config: ChallengeConfig) -> SessionResult | None:
+    """The responsive actor against one seeded machine; None when a prompt is unplayable."""
+    machine = ChallengeMachine(config, seed)
+    actor = ResponsiveActor(video.repertoire, video.fps, seed)
+    enrolled = _enrolled(video)
+
+    def on_prompt(action: Action | None, t: float) -> None:
+        if action is not None and not video.repertoire.can_play(action):
+            raise _Unplayable(action)
+        actor.on_prompt(action, t)
+
+    stream = (
+        (replace(video.features[shot.source], timestamp=shot.timestamp), shot.source)
+        for shot in actor.shots()
+    )
+    identity = partial(_footage_distance, video, enrolled)
+    try:
+        return run_session(machine, stream, identity, on_prompt)
+    except _Unplayable:
+        return None
+
+
+def _footage_distance(video: VideoData, enrolled: np.ndarray, index: int) -> float:
+    return _distance(enrolled, _footage_embedding(video, index))
+
+
+def replay_session(video: VideoData, seed: int, config: ChallengeConfig) -> SessionResult:
+    """The footage straight through (looping), deaf to prompts, against one seeded machine."""
+    machine = ChallengeMachine(config, seed)
+    attacker = ReplayAttacker(len(video.features), video.fps)
+    stream = (
+        (replace(video.features[shot.source], timestamp=shot.timestamp), shot.source)
+        for shot in attacker.shots()
+    )
+    identity = partial(_footage_distance, video, _enrolled(video))
+    return run_session(machine, stream, identity, attacker.on_prompt)
+
+
+class PhotoStream:
+    """The photo attack's frames and features: prompt-independent, so computed once per video
+    (lazily, as far as the longest session needs) and shared by every seed."""
+
+    def __init__(self, video: VideoData) -> None:
+        neutral = video.repertoire.neutral
+        still = video.footage.frame(neutral[len(neutral) // 2])  # a still of the person
+        self.attacker = PhotoAttacker(still, video.fps, seed=len(video.features))
+        self.fps = video.fps
+        self.features: list[FrameFeatures] = []
+        self._analyser = FrameAnalyser()
+        self._embeddings: dict[int, np.ndarray | None] = {}
+
+    def stream(self) -> Iterator[tuple[FrameFeatures, int]]:
+        """(features, frame number) from the start of the attack."""
+        n = 0
+        while True:
+            if n == len(self.features):
+                frame = self.attacker.frame(n)
+                self.features.append(self._analyser.analyse(frame, n / self.fps))
+            yield self.features[n], n
+            n += 1
+
+    def embedding(self, n: int) -> np.ndarray | None:
+        """Embedding of the face in frame n (frames are a pure function of n)."""
+        if n not in self._embeddings:
+            self._embeddings[n] = _face_embedding(self.attacker.frame(n), self.features[n])
+        return self._embeddings[n]
+
+
+def photo_session(video: VideoData, seed: int, config: ChallengeConfig) -> SessionResult:
+    """The photo attack against one seeded machine."""
+    if video.photo is None:
+        video.photo = PhotoStream(video)
+    photo = video.photo
+    enrolled = _enrolled(video)
+    machine = ChallengeMachine(config, seed)
+    identity = lambda n: _distance(enrolled, photo.embedding(n))  # noqa: E731
+    return run_session(machine, photo.stream(), identity, photo.attacker.on_prompt)
+
+
+# --- the whole evaluation ------------------------------------------------------------------
+
+KINDS = ("blink", "smile", "turn")
+
+
+def _rate(count: int, total: int) -> float | None:
+    return round(count / total, 4) if total else None
+
+
+def evaluate_video(video: VideoData, seeds: range, config: ChallengeConfig) -> dict[str, object]:
+    """Detection scores and challenge error rates of one video."""
+    scores = score_video(video)
+    genuine = [genuine_session(video, seed, config) for seed in seeds]
+    played = [r for r in genuine if r is not None]
+    photo = [photo_session(video, seed, config) for seed in seeds]
+    replay = [replay_session(video, seed, config) for seed in seeds]
+    return {
+        "scores": scores,
+        "genuine_failed": sum(not r.passed for r in played),
+        "genuine": len(played),
+        "skipped": len(genuine) - len(played),
+        "photo_passed": sum(r.passed for r in photo),
+        "replay_passed": sum(r.passed for r in replay),
+        "attacks": len(seeds),
+        "frames": len(video.features),
+        "ms_per_frame": round(video.ms_per_frame, 2),
+        "failure_reasons": _reasons(played),
+    }
+
+
+def _reasons(results: list[SessionResult]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for result in results:
+        for reason in result.reasons:
+            counts[reason] = counts.get(reason, 0) + 1
+    return counts
+
+
+def evaluate_liveness(
+    videos: Path,
+    attempts: int = 3,
+    seeds: int = 20,
+    actions: tuple[Action, ...] | None = None,
+) -> dict[str, object]:
+    """Blink/smile precision and recall, BPCER and APCER (photo, replay) over a directory.
+
+    Direct mode: frames go straight into the pipeline (no WebRTC). Each of `seeds` challenge
+    seeds is run once per video for the responsive actor and for each attacker.
+    """
+    config = ChallengeConfig(attempts=attempts, actions=actions or tuple(Action))
+    per_video: dict[str, dict[str, object]] = {}
+    totals = {kind: Score() for kind in KINDS}
+    counts = dict.fromkeys(
+        ("genuine_failed", "genuine", "skipped", "photo_passed", "replay_passed", "attacks"), 0
+    )
+    frames, spent = 0, 0.0
+    for path in video_paths(videos):
+        video = load_video(path)
+        result = evaluate_video(video, range(seeds), config)
+        for kind in KINDS:
+            totals[kind].add(result["scores"][kind])  # type: ignore[index]
+        for key in counts:
+            counts[key] += int(result[key])  # type: ignore[call-overload]
+        frames += len(video.features)
+        spent += video.analyse_seconds
+        per_video[video.name] = _video_summary(result)
+    return {
+        **{kind: totals[kind].to_dict() for kind in KINDS},
+        "bpcer": _rate(counts["genuine_failed"], counts["genuine"]),
+        "apcer": {
+            "photo": _rate(counts["photo_passed"], counts["attacks"]),
+            "replay": _rate(counts["replay_passed"], counts["attacks"]),
+        },
+        "attempts": attempts,
+        "seeds": seeds,
+        "sessions": {
+            "genuine": counts["genuine"],
+            "skipped": counts["skipped"],
+            "attacks_per_kind": counts["attacks"],
+        },
+        "actions": [a.value for a in config.actions],
+        "analyser_ms_per_frame": round(1000 * spent / max(1, frames), 2),
+        "per_video": per_video,
+    }
+
+
+def _video_summary(result: dict[str, object]) -> dict[str, object]:
+    scores: dict[str, Score] = result["scores"]  # type: ignore[assignment]
+    return {
+        **{kind: scores[kind].to_dict() for kind in KINDS},
+        "bpcer": _rate(int(result["genuine_failed"]), int(result["genuine"])),  # type: ignore[call-overload]
+        "apcer": {
+            "photo": _rate(int(result["photo_passed"]), int(result["attacks"])),  # type: ignore[call-overload]
+            "replay": _rate(int(result["replay_passed"]), int(result["attacks"])),  # type: ignore[call-overload]
+        },
+        "genuine_sessions": result["genuine"],
+        "skipped": result["skipped"],
+        "frames": result["frames"],
+        "ms_per_frame": result["ms_per_frame"],
+        "genuine_failures": result["failure_reasons"],
+    }
+
+
+def _pct(value: object) -> str:
+    return "   -  " if value is None else f"{100 * float(value):5.1f}%"  # type: ignore[arg-type]
+
+
+def format_report(result: dict[str, object]) -> str:
+    """A plain-text table of the evaluation, per video and overall."""
+    header = (
+        f"{'video':34s} {'blink P':>7s} {'blink R':>7s} {'smile P':>7s} {'smile R':>7s}"
+        f" {'BPCER':>6s} {'APCER ph':>8s} {'APCER rp':>8s} {'skip':>4s} {'ms/fr':>6s}"
+    )
+    lines = [header, "-" * len(header)]
+    rows: dict[str, dict[str, object]] = dict(result["per_video"])  # type: ignore[arg-type]
+    rows["OVERALL"] = {**result, "skipped": result["sessions"]["skipped"]}  # type: ignore[index]
+    for name, row in rows.items():
+        blink, smile = row["blink"], row["smile"]
+        apcer = row["apcer"]
+        ms = row.get("ms_per_frame", result["analyser_ms_per_frame"])
+        lines.append(
+            f"{name[:34]:34s} {_pct(blink['precision']):>7s} {_pct(blink['recall']):>7s}"  # type: ignore[index]
+            f" {_pct(smile['precision']):>7s} {_pct(smile['recall']):>7s}"  # type: ignore[index]
+            f" {_pct(row['bpcer']):>6s} {_pct(apcer['photo']):>8s} {_pct(apcer['replay']):>8s}"  # type: ignore[index]
+            f" {row['skipped']!s:>4s} {float(ms):6.1f}"  # type: ignore[arg-type]
+        )
+    sessions = result["sessions"]
+    lines.append(
+        f"\n{result['seeds']} challenge seeds per video, {result['attempts']} attempts per session;"
+        f" {sessions['genuine']} genuine sessions run, {sessions['skipped']} skipped"  # type: ignore[index]
+        " (a prompt the video has no footage for)."
+    )
+    return "\n".join(lines)

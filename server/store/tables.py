@@ -5,7 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import DateTime, ForeignKey, Integer, LargeBinary, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    TypeDecorator,
+    UniqueConstraint,
+)
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -93,3 +103,42 @@ class Enrolment(Base):
 
     session: Mapped[ExamSession] = relationship(back_populates="enrolments")
     student: Mapped[Student] = relationship(back_populates="enrolments")
+
+
+class Attendance(Base):
+    """A student verified in a session: one row whatever the reconnects and retries."""
+
+    __tablename__ = "attendance"
+    __table_args__ = (UniqueConstraint("session_id", "student_id", name="uq_attendance_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), nullable=False
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), nullable=False
+    )
+    verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    method: Mapped[str] = mapped_column(String(200), nullable=False)  # steps passed, or manual
+    match_distance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    recorded_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+
+class Event(Base):
+    """Something an invigilator should see: a status change or a presence alert."""
+
+    __tablename__ = "events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    kind: Mapped[str] = mapped_column(String(40), nullable=False)
+    severity: Mapped[str] = mapped_column(String(10), nullable=False)  # info, warning, alert
+    detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict, nullable=False)
+    snapshot_file: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -20,9 +20,9 @@ def overlay(image_bgr: np.ndarray, values01: np.ndarray, alpha: float = 0.45) ->
     return cv2.addWeighted(image_bgr, 1.0 - alpha, heat, alpha, 0.0)
 
 
-def combine(maps: dict[str, np.ndarray], weights: dict[str, float], shape: tuple[int, int]) -> (
-    np.ndarray
-):
+def combine(
+    maps: dict[str, np.ndarray], weights: dict[str, float], shape: tuple[int, int]
+) -> np.ndarray:
     """The weighted mean of 0..1 maps resized to one (height, width) frame."""
     total = np.zeros(shape, np.float32)
     weight_sum = 0.0

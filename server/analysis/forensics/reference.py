@@ -16,7 +16,7 @@ from server.analysis.forensics.registration import (
     valid_mask,
     warp,
 )
-from server.analysis.forensics.result import Result
+from server.analysis.forensics.result import IMAGE, MAP, Result
 from server.analysis.forensics.ssim import ssim_map
 
 DEFAULT_THRESHOLD = 0.90
@@ -41,8 +41,11 @@ class ReferenceResult(Result):
     inliers: int
     compared_size: tuple[int, int]  # (width, height) at which SSIM was computed
     regions: list[dict[str, int]]  # changed regions as boxes in submission pixels
-    heatmap: np.ndarray | None = field(default=None, repr=False)
-    boxes: np.ndarray | None = field(default=None, repr=False)
+    heatmap: np.ndarray | None = field(default=None, repr=False, metadata=IMAGE)
+    boxes: np.ndarray | None = field(default=None, repr=False, metadata=IMAGE)
+    evidence: np.ndarray | None = field(
+        default=None, repr=False, metadata=MAP
+    )  # 0.5 and above: changed (submission frame)
 
 
 def _match_histogram(source: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -122,8 +125,12 @@ def compare_to_reference(
     forgery = 100.0 * float(changed.sum()) / max(1, int(covered.sum()))
 
     regions, boxes = _outline(changed, matrix, sub_work, sub_scale)
-    heat = np.clip(1.0 - smap, 0.0, 1.0)
-    heat[~covered] = 0.0
+    # Maps are returned in the submission's frame: that is the picture people look at.
+    back = np.linalg.inv(matrix)
+    sub_shape = sub_gray.shape
+    heat = np.where(covered, np.clip(1.0 - smap, 0.0, 1.0), 0.0).astype(np.float32)
+    smooth = cv2.GaussianBlur(smap, (0, 0), 2.0)
+    evidence = np.where(covered, np.clip((1.0 - smooth) / (2 * (1 - CHANGED_SSIM)), 0, 1), 0.0)
     return ReferenceResult(
         score=round(score, 4),
         mean_ssim=round(mean_ssim, 4),
@@ -134,8 +141,9 @@ def compare_to_reference(
         inliers=reg.inliers,
         compared_size=(shape[1], shape[0]),
         regions=regions,
-        heatmap=colourise(heat),
+        heatmap=colourise(warp(heat, back, sub_shape)),
         boxes=boxes,
+        evidence=warp(evidence.astype(np.float32), back, sub_shape),
     )
 
 

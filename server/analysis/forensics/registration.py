@@ -10,10 +10,13 @@ import numpy as np
 from server.analysis.forensics.ssim import ssim_map
 
 MIN_INLIERS = 12
-_FEATURES = 3000
+_FEATURES = 2000
+LANDMARKS_BELOW = 0.8  # coarse SSIM under which face landmarks are tried as well
 _RATIO = 0.8  # Lowe's ratio test
 _SCORE_SIDE = 256  # candidates are ranked by SSIM at this size: cheap and enough
-_FILL_DARK, _FILL_LIGHT = 12, 243  # padding a rotation or scan leaves is near-black or near-white
+_FILL_DARK, _FILL_LIGHT = 30, 235  # padding a rotation or scan leaves is near-black or near-white
+_RIM = 3
+_PAD_BAND = 0.06  # a 3-degree rotation's corner wedge reaches about sin(3 deg) of the long side
 
 
 @dataclass(frozen=True)
@@ -42,17 +45,20 @@ def warp(image: np.ndarray, matrix: np.ndarray, shape: tuple[int, int]) -> np.nd
 
 def content_mask(gray: np.ndarray) -> np.ndarray:
     """Pixels that are image content: not the flat padding a rotation or scan adds at the edge."""
-    flat = ((gray <= _FILL_DARK) | (gray >= _FILL_LIGHT)).astype(np.uint8)
-    count, labels = cv2.connectedComponents(flat, connectivity=4)
-    if count <= 1:
-        return np.ones(gray.shape, bool)
+    height, width = gray.shape
+    band = max(4, round(_PAD_BAND * max(height, width)))
+    inner = np.zeros(gray.shape, bool)
+    inner[band:-band, band:-band] = True
+    # Padding is near-black or near-white (after JPEG ringing), touches the edge, stays in a band.
+    flat = (((gray <= _FILL_DARK) | (gray >= _FILL_LIGHT)) & ~inner).astype(np.uint8)
+    _, labels = cv2.connectedComponents(flat, connectivity=4)
     border = np.unique(np.concatenate([labels[0], labels[-1], labels[:, 0], labels[:, -1]]))
-    border = border[border > 0]
-    padding = np.isin(labels, border).astype(np.uint8)
-    # A padding region is thin wedges along the edge; a large one is real (bright) content.
-    if padding.mean() > 0.15:
-        return np.ones(gray.shape, bool)
-    return cv2.dilate(padding, np.ones((3, 3), np.uint8)) == 0
+    padding = np.isin(labels, border[border > 0]).astype(np.uint8)
+    content = cv2.dilate(padding, np.ones((5, 5), np.uint8)) == 0
+    # The outermost pixels blend image and padding after a small rotation: never compared.
+    content[:_RIM] = content[-_RIM:] = False
+    content[:, :_RIM] = content[:, -_RIM:] = False
+    return content
 
 
 def valid_mask(
@@ -129,9 +135,9 @@ def _agreement(sub: np.ndarray, content: np.ndarray, ref: np.ndarray, matrix: np
     return float(ssim_map(warp(sub, to_small, small), ref_small, sigma=2.0)[covered].mean())
 
 
-def refine(sub: np.ndarray, content: np.ndarray, ref: np.ndarray, reg: Registration) -> (
-    Registration
-):
+def refine(
+    sub: np.ndarray, content: np.ndarray, ref: np.ndarray, reg: Registration
+) -> Registration:
     """Sub-pixel refinement of a registration by ECC on the already-aligned pair."""
     warped = warp(sub, reg.matrix, ref.shape[:2])
     covered = valid_mask(content, reg.matrix, ref.shape[:2]).astype(np.uint8)
@@ -169,10 +175,22 @@ def register(
         content = content_mask(sub_gray)
     candidates = [Registration("resize", resize_matrix(sub_gray.shape, ref_gray.shape))]
     candidates += _feature_candidates(sub_gray, ref_gray)
-    if sub_bgr is not None and ref_bgr is not None:
-        candidates += _landmark_candidate(sub_bgr, ref_bgr)
-    scored = [
-        Registration(c.method, c.matrix, c.inliers, _agreement(sub_gray, content, ref_gray, c.matrix))
-        for c in candidates
-    ]
-    return refine(sub_gray, content, ref_gray, max(scored, key=lambda c: c.agreement))
+    best = max((_scored(c, sub_gray, content, ref_gray) for c in candidates), key=_by_agreement)
+    # Landmarks cost a face detection per image: only worth it when features did not align
+    # (two different photos of one face share no texture, but they share a face).
+    if best.agreement < LANDMARKS_BELOW and sub_bgr is not None and ref_bgr is not None:
+        for candidate in _landmark_candidate(sub_bgr, ref_bgr):
+            best = max(best, _scored(candidate, sub_gray, content, ref_gray), key=_by_agreement)
+    return refine(sub_gray, content, ref_gray, best)
+
+
+def _scored(
+    reg: Registration, sub: np.ndarray, content: np.ndarray, ref: np.ndarray
+) -> Registration:
+    return Registration(
+        reg.method, reg.matrix, reg.inliers, _agreement(sub, content, ref, reg.matrix)
+    )
+
+
+def _by_agreement(reg: Registration) -> float:
+    return reg.agreement

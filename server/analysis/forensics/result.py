@@ -1,4 +1,4 @@
-"""The base of every detector result: JSON-able fields apart, heatmap arrays apart."""
+"""The base of every detector result: JSON-able fields apart, image and map arrays apart."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ from dataclasses import Field, dataclass, fields
 from typing import Any
 
 import numpy as np
+
+# Field metadata marking arrays: IMAGE is a BGR uint8 picture for people (saved as PNG by
+# callers); MAP is a float32 0..1 evidence map that feeds the combined heatmap and evaluation.
+IMAGE = {"kind": "image"}
+MAP = {"kind": "map"}
 
 
 def jsonable(value: Any) -> Any:
@@ -24,20 +29,26 @@ def jsonable(value: Any) -> Any:
     return value
 
 
-def _is_image(f: Field[Any]) -> bool:
-    # Annotations are strings under `from __future__ import annotations`.
-    return "ndarray" in str(f.type)
+def _kind(f: Field[Any]) -> str | None:
+    return f.metadata.get("kind")
 
 
 @dataclass
 class Result:
-    """Fields typed np.ndarray are heatmaps (BGR uint8); all others go into the JSON report."""
+    """Fields marked IMAGE or MAP hold arrays; all others go into the JSON report."""
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON-able fields of this result."""
-        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self) if not _is_image(f)}
+        return {f.name: jsonable(getattr(self, f.name)) for f in fields(self) if _kind(f) is None}
 
     def heatmaps(self) -> dict[str, np.ndarray]:
-        """The image fields of this result that are set, by field name."""
-        images = {f.name: getattr(self, f.name) for f in fields(self) if _is_image(f)}
-        return {name: image for name, image in images.items() if image is not None}
+        """The pictures of this result that are set, by field name."""
+        return self._arrays("image")
+
+    def maps(self) -> dict[str, np.ndarray]:
+        """The 0..1 evidence maps of this result that are set, by field name."""
+        return self._arrays("map")
+
+    def _arrays(self, kind: str) -> dict[str, np.ndarray]:
+        found = {f.name: getattr(self, f.name) for f in fields(self) if _kind(f) == kind}
+        return {name: array for name, array in found.items() if array is not None}

@@ -75,7 +75,7 @@ def test_concurrent_processes_each_with_threads(tmp_path):
     context = multiprocessing.get_context("fork")
     queue = context.Queue()
     processes = [
-        context.Process(target=process_main, args=(tmp_path, f"P{p}", 2, 10, queue))
+        context.Process(target=process_main, args=(tmp_path, f"P{p}", 2, 10, queue), daemon=True)
         for p in range(4)
     ]
     for process in processes:
@@ -127,15 +127,20 @@ def test_fork_while_a_thread_holds_the_ledger_lock(tmp_path):
     holder = threading.Thread(target=hold_lock)
     holder.start()
     holding.wait(10)
+    # The child inherits copies of the held thread lock and of the flocked descriptor; it must
+    # wait only for the parent's lock, never on its own copies.
+    child = multiprocessing.get_context("fork").Process(
+        target=append_one, args=(tmp_path, "C"), daemon=True
+    )
     try:
-        # The child inherits a copy of the held thread lock; it must not wait on it forever.
-        child = multiprocessing.get_context("fork").Process(target=append_one, args=(tmp_path, "C"))
         child.start()
         time.sleep(0.2)
     finally:
         release.set()
         holder.join()
     child.join(timeout=10)
+    if child.is_alive():
+        child.kill()
 
     assert child.exitcode == 0
     assert [row.roll_no for row in ledger.rows()] == ["C"]

@@ -54,7 +54,7 @@ def kill(process) -> None:
 
 def test_sigkill_mid_append_then_repair(ledger, tmp_path):
     written = FORK.Event()
-    child = FORK.Process(target=half_writer, args=(tmp_path, written))
+    child = FORK.Process(target=half_writer, args=(tmp_path, written), daemon=True)
     child.start()
     assert written.wait(timeout=10)
     kill(child)
@@ -80,7 +80,7 @@ def test_sigkill_mid_append_then_repair(ledger, tmp_path):
 
 def test_sigkill_frees_the_lock_for_a_waiting_appender(ledger, tmp_path):
     written = FORK.Event()
-    child = FORK.Process(target=half_writer, args=(tmp_path, written))
+    child = FORK.Process(target=half_writer, args=(tmp_path, written), daemon=True)
     child.start()
     assert written.wait(timeout=10)
     killer = threading.Timer(0.3, os.kill, (child.pid, signal.SIGKILL))
@@ -109,7 +109,9 @@ def endless_writer(directory, first: int, started) -> None:
 def test_sigkill_at_random_moments(ledger, tmp_path):
     for round_ in range(4):
         started = FORK.Event()
-        child = FORK.Process(target=endless_writer, args=(tmp_path, round_ * 100_000, started))
+        child = FORK.Process(
+            target=endless_writer, args=(tmp_path, round_ * 100_000, started), daemon=True
+        )
         child.start()
         assert started.wait(timeout=10)
         time.sleep(0.02 + 0.03 * round_)

@@ -1,0 +1,133 @@
+// The student's join page: consent, camera, WebRTC to the server, challenge prompts, result.
+const token = decodeURIComponent(location.pathname.split("/").filter(Boolean).pop());
+const api = (path) => `/api/join/${encodeURIComponent(token)}${path}`;
+const $ = (id) => document.getElementById(id);
+
+let pc = null;
+let channel = null;
+let stream = null;
+
+async function loadInfo() {
+  const response = await fetch(api(""));
+  const data = await response.json();
+  if (!response.ok) throw new Error(data.error ? data.error.message : response.statusText);
+  $("session-name").textContent = data.session.name;
+  $("greeting").textContent = `Identity check for ${data.student.name}`;
+  return data;
+}
+
+function showStatus(message) {
+  document.body.dataset.state = message.state;
+  $("prompt").textContent = message.prompt || message.message || "";
+  $("detail").textContent = message.prompt && message.message ? message.message : "";
+  const steps = $("steps");
+  steps.replaceChildren();
+  for (let i = 0; i < (message.steps || 0); i++) {
+    const span = document.createElement("span");
+    if (i < message.step) span.className = "done";
+    else if (i === message.step && message.state === "prompting") span.className = "current";
+    steps.append(span);
+  }
+  const fraction = message.deadline ? Math.max(0, message.remaining / message.deadline) : 0;
+  $("timer-bar").style.width = `${Math.round(fraction * 100)}%`;
+}
+
+function showResult(message) {
+  const box = $("result");
+  box.hidden = false;
+  box.className = "result-box " + (message.verified ? "ok" : "bad");
+  $("result-text").textContent = message.verified
+    ? "Verified. You may start your exam; keep this tab open."
+    : `Not verified: ${message.reason}`;
+  $("retry").hidden = message.verified || !message.can_retry;
+  document.body.dataset.result = message.verified ? "verified" : "failed";
+}
+
+function onMessage(event) {
+  const message = JSON.parse(event.data);
+  if (message.type === "status") showStatus(message);
+  if (message.type === "result") showResult(message);
+}
+
+function send(message) {
+  if (channel && channel.readyState === "open") channel.send(JSON.stringify(message));
+}
+
+async function waitForIce(connection) {
+  if (connection.iceGatheringState === "complete") return;
+  await new Promise((resolve) => {
+    const check = () => {
+      if (connection.iceGatheringState === "complete") {
+        connection.removeEventListener("icegatheringstatechange", check);
+        resolve();
+      }
+    };
+    connection.addEventListener("icegatheringstatechange", check);
+    setTimeout(resolve, 3000);  // host candidates are enough on a LAN
+  });
+}
+
+async function connect() {
+  pc = new RTCPeerConnection();
+  stream.getVideoTracks().forEach((track) => pc.addTrack(track, stream));
+  channel = pc.createDataChannel("control");
+  channel.onmessage = onMessage;
+  pc.onconnectionstatechange = () => {
+    if (pc.connectionState === "failed" || pc.connectionState === "disconnected") {
+      $("detail").textContent = "Connection lost: reconnecting…";
+      setTimeout(reconnect, 1500);
+    }
+  };
+  await pc.setLocalDescription(await pc.createOffer());
+  await waitForIce(pc);
+  const response = await fetch(api("/offer"), {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ sdp: pc.localDescription.sdp, type: pc.localDescription.type }),
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(answer.error ? answer.error.message : response.statusText);
+  await pc.setRemoteDescription(answer);
+}
+
+async function reconnect() {
+  if (pc && pc.connectionState === "connected") return;
+  if (pc) pc.close();
+  try { await connect(); } catch (error) { $("detail").textContent = error.message; }
+}
+
+async function start() {
+  $("start").disabled = true;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } },
+      audio: false,
+    });
+    $("preview").srcObject = stream;
+    $("notice").hidden = true;
+    $("check").hidden = false;
+    await connect();
+  } catch (error) {
+    $("notice-error").hidden = false;
+    $("notice-error").textContent = error.name === "NotAllowedError"
+      ? "The camera is needed for the identity check. Allow it in your browser and try again."
+      : error.message;
+    $("start").disabled = false;
+  }
+}
+
+$("start").addEventListener("click", start);
+$("retry").addEventListener("click", () => {
+  $("result").hidden = true;
+  send({ type: "retry" });
+});
+document.addEventListener("visibilitychange", () => send({ type: "visibility", state: document.visibilityState }));
+window.addEventListener("blur", () => send({ type: "blur" }));
+window.addEventListener("focus", () => send({ type: "focus" }));
+
+loadInfo().catch((error) => {
+  $("greeting").textContent = "This join link cannot be used";
+  $("notice-error").hidden = false;
+  $("notice-error").textContent = error.message;
+  $("start").hidden = true;
+});
