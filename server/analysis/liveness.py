@@ -7,6 +7,7 @@ The detectors consume timestamped FrameFeatures only, so they are testable witho
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import deque
 from dataclasses import dataclass
@@ -202,25 +203,34 @@ class LivenessEvent:
 
 
 class _Percentile:
-    """Running percentile over a sliding time window (small windows: a sort per query is fine)."""
+    """Running percentile over a sliding time window, kept sorted (a frame costs O(n) moves)."""
 
     def __init__(self, window: float) -> None:
         self.window = window
         self._items: deque[tuple[float, float]] = deque()
+        self._sorted: list[float] = []
 
     def add(self, timestamp: float, value: float) -> None:
         self._items.append((timestamp, value))
+        bisect.insort(self._sorted, value)
         while self._items and self._items[0][0] < timestamp - self.window:
-            self._items.popleft()
+            _, old = self._items.popleft()
+            del self._sorted[bisect.bisect_left(self._sorted, old)]
 
     def __len__(self) -> int:
         return len(self._items)
 
     def value(self, percentile: float) -> float:
-        return float(np.percentile([v for _, v in self._items], percentile))
+        """Linear interpolation between closest ranks, as numpy.percentile does."""
+        values = self._sorted
+        rank = (len(values) - 1) * percentile / 100.0
+        low = math.floor(rank)
+        high = min(low + 1, len(values) - 1)
+        return values[low] + (values[high] - values[low]) * (rank - low)
 
     def clear(self) -> None:
         self._items.clear()
+        self._sorted.clear()
 
 
 @dataclass(frozen=True)
@@ -444,7 +454,7 @@ class SmileDetector:
             return cfg.max_neutral_width, cfg.max_neutral_lift
         return (
             min(self._width.value(cfg.neutral_percentile), cfg.max_neutral_width),
-            min(self._lift.value(50.0), cfg.max_neutral_lift),
+            min(self._lift.value(cfg.neutral_percentile), cfg.max_neutral_lift),
         )
 
     def is_smiling(self, mouth: MouthShape) -> bool:

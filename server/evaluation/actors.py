@@ -23,6 +23,7 @@ import numpy as np
 from server.analysis.challenges import TURN_DIRECTIONS, Action
 
 JPEG_QUALITY = 92  # frames are kept JPEG-compressed: ~15x less memory, invisible loss
+NOISE_POOL = 7  # distinct sensor-noise frames a photo attacker cycles through
 
 
 @dataclass(frozen=True)
@@ -259,6 +260,7 @@ class PhotoAttacker:
         self._freqs = rng.uniform(0.1, 1.5, size=(13, 3))
         self._phases = rng.uniform(0, 2 * math.pi, size=(13, 3))
         self._seed = seed or 0
+        self._noise_pool: list[np.ndarray] | None = None
 
     def on_prompt(self, action: Action | str | None, timestamp: float) -> None:
         """Ignored: a photo cannot answer."""
@@ -288,11 +290,19 @@ class PhotoAttacker:
         warped = cv2.warpPerspective(
             self.still, matrix, (width, h), borderMode=cv2.BORDER_REPLICATE
         )
-        gain = 1.0 + w.brightness * m[12]
-        rng = np.random.default_rng((self._seed, n))
-        noise = rng.standard_normal(warped.shape, dtype=np.float32) * w.noise
-        noisy = warped.astype(np.float32) * gain + noise
-        return np.clip(noisy, 0, 255).astype(np.uint8)
+        noisy = cv2.add(warped.astype(np.int16), self._noise(n, warped.shape))
+        np.clip(noisy, 0, 255, out=noisy)
+        return cv2.convertScaleAbs(noisy, alpha=1.0 + w.brightness * m[12])
+
+    def _noise(self, n: int, shape: tuple[int, ...]) -> np.ndarray:
+        """Sensor noise from a small pool (fresh Gaussian noise per frame costs ~30 ms)."""
+        if self._noise_pool is None or self._noise_pool[0].shape != shape:
+            rng = np.random.default_rng(self._seed)
+            self._noise_pool = [
+                (rng.standard_normal(shape) * self.wobble.noise).astype(np.int16)
+                for _ in range(NOISE_POOL)
+            ]
+        return self._noise_pool[n % NOISE_POOL]
 
     def _motion(self, t: float) -> np.ndarray:
         return np.sin(2 * math.pi * self._freqs * t + self._phases).mean(axis=1)

@@ -18,17 +18,19 @@ async function loadInfo() {
 
 function showStatus(message) {
   document.body.dataset.state = message.state;
-  $("prompt").textContent = message.prompt || message.message || "";
-  $("detail").textContent = message.prompt && message.message ? message.message : "";
+  $("prompt").textContent = message.prompt || "";
+  $("detail").textContent = message.state === "retrying" ? `Attempt ${message.attempt + 1} of ${message.attempts} starts in a moment` : "";
   const steps = $("steps");
   steps.replaceChildren();
+  const done = (message.completed || []).length;
+  const current = message.state === "prompting" ? message.step - 1 : -1;
   for (let i = 0; i < (message.steps || 0); i++) {
     const span = document.createElement("span");
-    if (i < message.step) span.className = "done";
-    else if (i === message.step && message.state === "prompting") span.className = "current";
+    if (i < done) span.className = "done";
+    else if (i === current) span.className = "current";
     steps.append(span);
   }
-  const fraction = message.deadline ? Math.max(0, message.remaining / message.deadline) : 0;
+  const fraction = message.time_limit ? Math.max(0, message.remaining / message.time_limit) : 0;
   $("timer-bar").style.width = `${Math.round(fraction * 100)}%`;
 }
 

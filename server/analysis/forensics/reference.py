@@ -110,12 +110,12 @@ def compare_to_reference(
     ref_cmp = cv2.resize(ref_gray, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
     covered = valid_mask(content, matrix, shape)
     warped = warp(sub_gray, matrix, shape)
-    # Outside the covered area the reference stands in, so the border adds no false edge.
-    bare = ~valid_mask(content, matrix, shape, erode=0)
-    warped[bare] = ref_cmp[bare]
     # The reference is mapped onto the submission's tones (not the reverse) so that highlights
     # the submission clipped are clipped in the reference too instead of reading as edits.
     ref_cmp = _match_histogram(ref_cmp, warped, covered)
+    # Outside the covered area the reference stands in, so the border adds no false edge.
+    bare = ~valid_mask(content, matrix, shape, erode=0)
+    warped[bare] = ref_cmp[bare]
     smap = ssim_map(_soften(warped), _soften(ref_cmp))
     window = max(9, round(min(shape) * WINDOW_FRACTION)) | 1
     local = _masked_box_mean(smap, covered, window)
