@@ -386,10 +386,11 @@ class BlinkDetector:
 class SmileConfig:
     """Smile = mouth wider than the person's neutral AND both corners raised, evenly, held."""
 
-    width_gain: float = 1.10  # mouth width over the neutral width
+    width_gain: float = 1.08  # mouth width over the neutral width
     lift: float = 0.04  # both corners above the lip line by this much more than at rest (x IOD)
     max_asymmetry: float = 0.05  # corner lift difference beyond which it is a smirk (x IOD)
     neutral_percentile: float = 30.0  # of recent mouth width: the relaxed mouth
+    neutral_lift_percentile: float = 50.0  # of recent corner lift (a low one is talking noise)
     neutral_window: float = 30.0  # seconds: long, so a long smile does not become neutral
     max_neutral_width: float = 0.85  # a neutral mouth is narrower than this (x IOD)
     max_neutral_lift: float = 0.02  # and its corners no higher than this above the lip line
@@ -454,7 +455,7 @@ class SmileDetector:
             return cfg.max_neutral_width, cfg.max_neutral_lift
         return (
             min(self._width.value(cfg.neutral_percentile), cfg.max_neutral_width),
-            min(self._lift.value(cfg.neutral_percentile), cfg.max_neutral_lift),
+            min(self._lift.value(cfg.neutral_lift_percentile), cfg.max_neutral_lift),
         )
 
     def is_smiling(self, mouth: MouthShape) -> bool:

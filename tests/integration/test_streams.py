@@ -258,3 +258,63 @@ async def test_lag_stays_bounded_when_analysis_cannot_keep_up(
                 await student.close()
     finally:
         one_worker.close()
+
+
+def side_by_side(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Two people in one frame: the middle half of each 512x512 frame, next to each other."""
+    return np.ascontiguousarray(np.hstack([a[:, 128:384], b[:, 128:384]]))
+
+
+async def test_presence_alerts_after_verification(
+    stream_settings: Settings,
+    pool: AnalysisPool,
+    frames: FramePool,
+    person: Recording,
+    other_person: Recording,
+) -> None:
+    """Verified, then: face gone for 4 s, two faces, another person, a tab switch."""
+    settings = replace(stream_settings, rematch_seconds=2.0, absence_seconds=3.0)
+    app = create_app(settings, pool=pool, frames=frames)
+    live = actor_source(person)
+    blank = np.full_like(person.frames[0], 90)
+    pair = side_by_side(person.neutral_frame(), other_person.neutral_frame())
+    stranger = other_person.neutral_frame()
+    phases: dict[str, float] = {}
+
+    def source(t: float, student: StudentClient) -> np.ndarray:
+        if student.result is None:
+            return live(t, student)
+        start = phases.setdefault("verified", t)
+        elapsed = t - start
+        if elapsed < 1.0:
+            return live(t, student)
+        if elapsed < 5.5:
+            return blank
+        if elapsed < 8.5:
+            return pair
+        return stranger
+
+    async with TestClient(TestServer(app)) as client:
+        await enrol(client, "S1", "Watched Student", person.neutral_frame())
+        session_id, tokens = await new_session(client, ["S1"])
+        student = await run_client(client, tokens["S1"], source, person.fps)
+        try:
+            assert student.result is not None and student.result["verified"] is True
+            student.send({"type": "visibility", "state": "hidden"})
+            await asyncio.sleep(16)
+        finally:
+            await student.close()
+        url = f"/api/sessions/{session_id}/students/S1/events"
+        events = (await (await client.get(url)).json())["events"]
+        alerts = {e["kind"]: e for e in events if e["severity"] in ("alert", "warning")}
+        assert {"face_absent", "multiple_faces", "different_person", "tab_switch"} <= set(alerts)
+        for kind in ("face_absent", "multiple_faces", "different_person"):
+            snapshot = await client.get(alerts[kind]["snapshot_url"])
+            assert snapshot.status == 200
+            assert (await snapshot.read())[:3] == b"\xff\xd8\xff"
+        assert alerts["different_person"]["detail"]["distance"] > 0.6
+        # Deleting the student deletes their stills with their photo and embedding.
+        assert any(settings.snapshots_dir.iterdir())
+        assert (await client.delete("/api/students/S1")).status == 204
+        assert list(settings.snapshots_dir.iterdir()) == []
+        assert list(settings.photos_dir.iterdir()) == []
