@@ -207,6 +207,14 @@ def cmd_bench_faces(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_streams(args: argparse.Namespace) -> int:
+    from server.benchmarks.streams_bench import bench_streams, format_table
+
+    result = bench_streams(args.clients, Path(args.video), args.seconds, args.width)
+    print(json.dumps(result.to_dict()) if args.json else format_table(result))
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -251,6 +259,13 @@ def build_parser() -> argparse.ArgumentParser:
     faces_bench.add_argument("--limit", type=int, default=20, help="images to use (pairs = n-1)")
     faces_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
     faces_bench.set_defaults(func=cmd_bench_faces)
+    streams_bench = benches.add_parser("streams", help="live streams into one server")
+    streams_bench.add_argument("--clients", type=int, default=10, help="aiortc clients")
+    streams_bench.add_argument("--video", required=True, help="face video the clients stream")
+    streams_bench.add_argument("--seconds", type=float, default=20.0, help="measured time")
+    streams_bench.add_argument("--width", type=int, default=640, help="frame width sent")
+    streams_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    streams_bench.set_defaults(func=cmd_bench_streams)
     return parser
 
 

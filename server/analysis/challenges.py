@@ -14,6 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from enum import StrEnum
+from itertools import pairwise
 
 from server.analysis.liveness import (
     BlinkConfig,
@@ -74,6 +75,7 @@ class ChallengeConfig:
     identity_threshold: float = DEFAULT_THRESHOLD  # max embedding distance to the enrolled face
     identity_timeout: float = 5.0  # seconds for the owner to answer an identity check
     retry_pause: float = 2.0  # seconds the failure reason shows before the next attempt
+    double_blink_gap: float = 1.5  # max seconds between the starts of a double blink's blinks
     blink: BlinkConfig = field(default_factory=BlinkConfig)
     smile: SmileConfig = field(default_factory=SmileConfig)
     turn: TurnConfig = field(default_factory=TurnConfig)
@@ -152,7 +154,7 @@ class ChallengeMachine:
         self._started: float | None = None  # first frame of the current attempt
         self._phase: str | None = None
         self._bad_faces_since: float | None = None
-        self._step_blinks = 0
+        self._step_blinks: list[float] = []  # start times of blinks since the prompt
         self._reason: str | None = None
         self._now = 0.0
 
@@ -264,7 +266,7 @@ class ChallengeMachine:
         self._state = State.PROMPTING
         self._step = index
         self._since = t
-        self._step_blinks = 0
+        self._step_blinks = []
         self.prompts.append((t, self.sequence[index]))
 
     def _advance(self, t: float, events: list[LivenessEvent]) -> None:
@@ -283,12 +285,22 @@ class ChallengeMachine:
 
     def _satisfied(self, action: Action, events: list[LivenessEvent]) -> bool:
         if action in BLINKS_NEEDED:
-            self._step_blinks += sum(e.kind == "blink" for e in events)
-            return self._step_blinks >= BLINKS_NEEDED[action]
+            self._step_blinks.extend(e.start for e in events if e.kind == "blink")
+            return self._blinked(BLINKS_NEEDED[action])
         if action is Action.SMILE:
             return any(e.kind == "smile" for e in events)
         wanted = TURN_DIRECTIONS[action]
         return any(e.kind == "turn" and e.direction == wanted for e in events)
+
+    def _blinked(self, needed: int) -> bool:
+        """Enough blinks, and for a double blink two of them close together: deliberate
+        double blinks are ~0.3-0.8 s apart, natural ones seconds apart, so a replayed
+        recording rarely supplies a pair by chance."""
+        starts = self._step_blinks
+        if needed == 1:
+            return bool(starts)
+        gap = self.config.double_blink_gap
+        return any(b - a <= gap for a, b in pairwise(starts))
 
     def _fail(self, t: float, reason: str) -> None:
         self._reason = reason

@@ -9,17 +9,25 @@ from __future__ import annotations
 
 import json
 import math
+import random
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import av
 import cv2
 import numpy as np
 
-from server.analysis.challenges import Action, ChallengeConfig, ChallengeMachine, State
+from server.analysis.challenges import (
+    Action,
+    ChallengeConfig,
+    ChallengeMachine,
+    State,
+    draw_sequence,
+)
 from server.analysis.faces import face_embedding
 from server.analysis.frame_analyser import FrameAnalyser
 from server.analysis.liveness import (
@@ -294,10 +302,6 @@ def score_video(video: VideoData, slack: int = 2) -> dict[str, Score]:
 # --- challenge sessions --------------------------------------------------------------------
 
 
-class _Unplayable(Exception):
-    """The machine asked the actor for an action this video has no footage of."""
-
-
 @dataclass(frozen=True)
 class SessionResult:
     """How one simulated verification session ended."""
@@ -381,26 +385,42 @@ def _distance(enrolled: np.ndarray, embedding: np.ndarray | None) -> float:
     return math.inf if embedding is None else face_distance(enrolled, embedding)
 
 
-def genuine_session(video: VideoData, seed: int, config: ChallengeConfig) -> SessionResult | None:
-    """The responsive actor against one seeded machine; None when a prompt is unplayable."""
+def playable_machine(
+    video: VideoData, seed: int, config: ChallengeConfig
+) -> tuple[ChallengeMachine, int] | None:
+    """A seeded machine whose every attempt the actor can play, and how many attempts had to
+    be redrawn; None (the seed is skipped) when the first attempt asks for footage the video
+    lacks. Redrawing later attempts, rather than skipping their seeds, keeps failed first
+    attempts in the count (skipping them would flatter the BPCER)."""
     machine = ChallengeMachine(config, seed)
+    playable = video.repertoire.can_play
+    if not all(playable(a) for a in machine.sequences[0]):
+        return None
+    rng = random.Random(f"redraw-{seed}")
+    redrawn = 0
+    for k in range(1, len(machine.sequences)):
+        while not all(playable(a) for a in machine.sequences[k]):
+            machine.sequences[k] = draw_sequence(rng, config.actions, config.steps)
+            redrawn += 1
+    return machine, redrawn
+
+
+def genuine_session(
+    video: VideoData, seed: int, config: ChallengeConfig
+) -> tuple[SessionResult, int] | None:
+    """The responsive actor against one seeded machine (with the redrawn-attempt count);
+    None when the seed's first attempt is unplayable on this video."""
+    found = playable_machine(video, seed, config)
+    if found is None:
+        return None
+    machine, redrawn = found
     actor = ResponsiveActor(video.repertoire, video.fps, seed)
-    enrolled = _enrolled(video)
-
-    def on_prompt(action: Action | None, t: float) -> None:
-        if action is not None and not video.repertoire.can_play(action):
-            raise _Unplayable(action)
-        actor.on_prompt(action, t)
-
     stream = (
         (replace(video.features[shot.source], timestamp=shot.timestamp), shot.source)
         for shot in actor.shots()
     )
-    identity = partial(_footage_distance, video, enrolled)
-    try:
-        return run_session(machine, stream, identity, on_prompt)
-    except _Unplayable:
-        return None
+    identity = partial(_footage_distance, video, _enrolled(video))
+    return run_session(machine, stream, identity, actor.on_prompt), redrawn
 
 
 def _footage_distance(video: VideoData, enrolled: np.ndarray, index: int) -> float:
@@ -469,25 +489,80 @@ def _rate(count: int, total: int) -> float | None:
     return round(count / total, 4) if total else None
 
 
-def evaluate_video(video: VideoData, seeds: range, config: ChallengeConfig) -> dict[str, object]:
-    """Detection scores and challenge error rates of one video."""
-    scores = score_video(video)
+@dataclass
+class Counts:
+    """Session outcomes, summable over videos."""
+
+    genuine: int = 0  # responsive-actor sessions run
+    genuine_failed: int = 0  # ... that ended without verification (BPCER numerator)
+    skipped: int = 0  # seeds whose first attempt asked for footage the video lacks
+    redrawn: int = 0  # later attempts redrawn for the same reason
+    genuine_attempts: int = 0
+    genuine_failed_attempts: int = 0
+    attacks: int = 0  # sessions per attack kind
+    photo_passed: int = 0
+    replay_passed: int = 0
+
+    def add(self, other: Counts) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def rates(self) -> dict[str, object]:
+        return {
+            "bpcer": _rate(self.genuine_failed, self.genuine),
+            "bpcer_per_attempt": _rate(self.genuine_failed_attempts, self.genuine_attempts),
+            "apcer": {
+                "photo": _rate(self.photo_passed, self.attacks),
+                "replay": _rate(self.replay_passed, self.attacks),
+            },
+        }
+
+
+@dataclass
+class VideoOutcome:
+    """Everything measured on one video."""
+
+    scores: dict[str, Score]
+    counts: Counts
+    frames: int
+    ms_per_frame: float
+    failure_reasons: dict[str, int]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            **{kind: score.to_dict() for kind, score in self.scores.items()},
+            **self.counts.rates(),
+            "sessions": asdict(self.counts),
+            "frames": self.frames,
+            "ms_per_frame": round(self.ms_per_frame, 2),
+            "genuine_failures": self.failure_reasons,
+        }
+
+
+def evaluate_video(video: VideoData, seeds: range, config: ChallengeConfig) -> VideoOutcome:
+    """Detection scores and challenge outcomes of one video."""
     genuine = [genuine_session(video, seed, config) for seed in seeds]
-    played = [r for r in genuine if r is not None]
+    played = [g[0] for g in genuine if g is not None]
     photo = [photo_session(video, seed, config) for seed in seeds]
     replay = [replay_session(video, seed, config) for seed in seeds]
-    return {
-        "scores": scores,
-        "genuine_failed": sum(not r.passed for r in played),
-        "genuine": len(played),
-        "skipped": len(genuine) - len(played),
-        "photo_passed": sum(r.passed for r in photo),
-        "replay_passed": sum(r.passed for r in replay),
-        "attacks": len(seeds),
-        "frames": len(video.features),
-        "ms_per_frame": round(video.ms_per_frame, 2),
-        "failure_reasons": _reasons(played),
-    }
+    counts = Counts(
+        genuine=len(played),
+        genuine_failed=sum(not r.passed for r in played),
+        skipped=len(genuine) - len(played),
+        redrawn=sum(g[1] for g in genuine if g is not None),
+        genuine_attempts=sum(r.attempts_used for r in played),
+        genuine_failed_attempts=sum(len(r.reasons) for r in played),
+        attacks=len(seeds),
+        photo_passed=sum(r.passed for r in photo),
+        replay_passed=sum(r.passed for r in replay),
+    )
+    return VideoOutcome(
+        scores=score_video(video),
+        counts=counts,
+        frames=len(video.features),
+        ms_per_frame=video.ms_per_frame,
+        failure_reasons=_reasons(played),
+    )
 
 
 def _reasons(results: list[SessionResult]) -> dict[str, int]:
@@ -510,86 +585,71 @@ def evaluate_liveness(
     seeds is run once per video for the responsive actor and for each attacker.
     """
     config = ChallengeConfig(attempts=attempts, actions=actions or tuple(Action))
-    per_video: dict[str, dict[str, object]] = {}
-    totals = {kind: Score() for kind in KINDS}
-    counts = dict.fromkeys(
-        ("genuine_failed", "genuine", "skipped", "photo_passed", "replay_passed", "attacks"), 0
-    )
-    frames, spent = 0, 0.0
-    for path in video_paths(videos):
-        video = load_video(path)
-        result = evaluate_video(video, range(seeds), config)
+    outcomes = {
+        path.stem: evaluate_video(load_video(path), range(seeds), config)
+        for path in video_paths(videos)
+    }
+    scores = {kind: Score() for kind in KINDS}
+    counts = Counts()
+    frames = 0
+    spent = 0.0
+    for outcome in outcomes.values():
         for kind in KINDS:
-            totals[kind].add(result["scores"][kind])  # type: ignore[index]
-        for key in counts:
-            counts[key] += int(result[key])  # type: ignore[call-overload]
-        frames += len(video.features)
-        spent += video.analyse_seconds
-        per_video[video.name] = _video_summary(result)
+            scores[kind].add(outcome.scores[kind])
+        counts.add(outcome.counts)
+        frames += outcome.frames
+        spent += outcome.frames * outcome.ms_per_frame
     return {
-        **{kind: totals[kind].to_dict() for kind in KINDS},
-        "bpcer": _rate(counts["genuine_failed"], counts["genuine"]),
-        "apcer": {
-            "photo": _rate(counts["photo_passed"], counts["attacks"]),
-            "replay": _rate(counts["replay_passed"], counts["attacks"]),
-        },
+        **{kind: score.to_dict() for kind, score in scores.items()},
+        **counts.rates(),
         "attempts": attempts,
         "seeds": seeds,
-        "sessions": {
-            "genuine": counts["genuine"],
-            "skipped": counts["skipped"],
-            "attacks_per_kind": counts["attacks"],
-        },
+        "sessions": asdict(counts),
         "actions": [a.value for a in config.actions],
-        "analyser_ms_per_frame": round(1000 * spent / max(1, frames), 2),
-        "per_video": per_video,
+        "analyser_ms_per_frame": round(spent / max(1, frames), 2),
+        "per_video": {name: outcome.to_dict() for name, outcome in outcomes.items()},
     }
 
 
-def _video_summary(result: dict[str, object]) -> dict[str, object]:
-    scores: dict[str, Score] = result["scores"]  # type: ignore[assignment]
-    return {
-        **{kind: scores[kind].to_dict() for kind in KINDS},
-        "bpcer": _rate(int(result["genuine_failed"]), int(result["genuine"])),  # type: ignore[call-overload]
-        "apcer": {
-            "photo": _rate(int(result["photo_passed"]), int(result["attacks"])),  # type: ignore[call-overload]
-            "replay": _rate(int(result["replay_passed"]), int(result["attacks"])),  # type: ignore[call-overload]
-        },
-        "genuine_sessions": result["genuine"],
-        "skipped": result["skipped"],
-        "frames": result["frames"],
-        "ms_per_frame": result["ms_per_frame"],
-        "genuine_failures": result["failure_reasons"],
-    }
+def _pct(value: float | None) -> str:
+    return "   -  " if value is None else f"{100 * value:5.1f}%"
 
 
-def _pct(value: object) -> str:
-    return "   -  " if value is None else f"{100 * float(value):5.1f}%"  # type: ignore[arg-type]
-
-
-def format_report(result: dict[str, object]) -> str:
+def format_report(result: dict[str, Any]) -> str:
     """A plain-text table of the evaluation, per video and overall."""
     header = (
-        f"{'video':34s} {'blink P':>7s} {'blink R':>7s} {'smile P':>7s} {'smile R':>7s}"
-        f" {'BPCER':>6s} {'APCER ph':>8s} {'APCER rp':>8s} {'skip':>4s} {'ms/fr':>6s}"
+        f"{'video':32s} {'blink P':>7s} {'blink R':>7s} {'smile P':>7s} {'smile R':>7s}"
+        f" {'BPCER':>6s} {'APCER ph':>8s} {'APCER rp':>8s} {'run':>4s} {'skip':>4s} {'ms/fr':>6s}"
     )
     lines = [header, "-" * len(header)]
-    rows: dict[str, dict[str, object]] = dict(result["per_video"])  # type: ignore[arg-type]
-    rows["OVERALL"] = {**result, "skipped": result["sessions"]["skipped"]}  # type: ignore[index]
+    rows = {
+        **result["per_video"],
+        "OVERALL": {**result, "ms_per_frame": result["analyser_ms_per_frame"]},
+    }
     for name, row in rows.items():
-        blink, smile = row["blink"], row["smile"]
-        apcer = row["apcer"]
-        ms = row.get("ms_per_frame", result["analyser_ms_per_frame"])
+        blink, smile, apcer, sessions = row["blink"], row["smile"], row["apcer"], row["sessions"]
         lines.append(
-            f"{name[:34]:34s} {_pct(blink['precision']):>7s} {_pct(blink['recall']):>7s}"  # type: ignore[index]
-            f" {_pct(smile['precision']):>7s} {_pct(smile['recall']):>7s}"  # type: ignore[index]
-            f" {_pct(row['bpcer']):>6s} {_pct(apcer['photo']):>8s} {_pct(apcer['replay']):>8s}"  # type: ignore[index]
-            f" {row['skipped']!s:>4s} {float(ms):6.1f}"  # type: ignore[arg-type]
+            f"{name[:32]:32s} {_pct(blink['precision']):>7s} {_pct(blink['recall']):>7s}"
+            f" {_pct(smile['precision']):>7s} {_pct(smile['recall']):>7s} {_pct(row['bpcer']):>6s}"
+            f" {_pct(apcer['photo']):>8s} {_pct(apcer['replay']):>8s} {sessions['genuine']:>4d}"
+            f" {sessions['skipped']:>4d} {row['ms_per_frame']:6.1f}"
         )
     sessions = result["sessions"]
-    lines.append(
-        f"\n{result['seeds']} challenge seeds per video, {result['attempts']} attempts per session;"
-        f" {sessions['genuine']} genuine sessions run, {sessions['skipped']} skipped"  # type: ignore[index]
-        " (a prompt the video has no footage for)."
-    )
+    lines += [
+        "",
+        f"blink: {_counts(result['blink'])}; smile: {_counts(result['smile'])};"
+        f" turn: {_counts(result['turn'])}",
+        f"{result['seeds']} challenge seeds per video and attack, {result['attempts']} attempts"
+        f" per session, actions {', '.join(result['actions'])}.",
+        f"Responsive actor: {sessions['genuine']} sessions run, {sessions['skipped']} seeds"
+        f" skipped and {sessions['redrawn']} later attempts redrawn (no footage for a prompt);"
+        f" BPCER per attempt {_pct(result['bpcer_per_attempt']).strip()}.",
+    ]
     return "\n".join(lines)
+
+
+def _counts(score: dict[str, Any]) -> str:
+    return (
+        f"{score['found']}/{score['labelled']} labelled found, {score['false_alarms']} false"
+        f" alarms, {score['ignored']} in uncertain ranges"
+    )

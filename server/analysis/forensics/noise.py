@@ -14,6 +14,7 @@ from server.analysis.forensics.result import IMAGE, MAP, Result
 WINDOW = 15  # local variance window (pixels of the working copy)
 WORK_SIDE = 1024
 _BLOCK = 32
+_EVEN_UP_TO = 2.0  # natural photos spread up to ~2 log units (sky vs foliage): not suspicious
 _EDGE_PERCENTILE = 80  # the most textured blocks estimate texture, not sensor noise: dropped
 
 
@@ -58,7 +59,7 @@ def analyse_noise(image: np.ndarray) -> NoiseResult:
     return NoiseResult(
         inconsistency=round(spread, 3),
         noise_level=round(typical, 3),
-        suspicion=round(float(np.clip((spread - 1.0) / 1.5, 0.0, 1.0)), 3),
+        suspicion=round(float(np.clip((spread - _EVEN_UP_TO) / 1.5, 0.0, 1.0)), 3),
         heatmap=colourise(normalise_map(deviation, high=1.5)),
         evidence=np.clip(deviation / (2 * np.log(2.0)), 0.0, 1.0),
     )
