@@ -12,14 +12,21 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
+from av import VideoFrame
 
 from server.analysis.errors import AnalysisError
 from server.streams.intake import LatestFrame
 from server.streams.student import StudentMonitor
 
 log = logging.getLogger("invigilator.streams")
+
+
+def _planes(frame: VideoFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The frame as grey (for analysis) and as BGR (for snapshots and identity checks)."""
+    return frame.to_ndarray(format="gray"), frame.to_ndarray(format="bgr24")
 
 
 class StreamConnection:
@@ -84,9 +91,11 @@ class StreamConnection:
         frames = self.monitor.services.frames
         try:
             while (received := await self.intake.next()) is not None:
-                image = await asyncio.to_thread(received.frame.to_ndarray, format="bgr24")
+                gray, image = await asyncio.to_thread(_planes, received.frame)
                 try:
-                    features = await frames.analyse(self.stream_id, image, received.arrived)
+                    # Only the luma plane crosses to the worker: HOG, the tracker and the
+                    # landmarks use grey, and it is a third of the bytes to pickle.
+                    features = await frames.analyse(self.stream_id, gray, received.arrived)
                 except AnalysisError:
                     continue  # the worker was restarted; the next frame goes to a fresh one
                 self.lags.append(time.monotonic() - received.arrived)

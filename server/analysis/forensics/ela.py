@@ -17,6 +17,7 @@ ENHANCE = 10  # the difference is tiny: x10 makes it visible and gives the seed'
 LOW_BELOW, HIGH_ABOVE = 8.0, 15.0  # Low < 8 <= Medium <= 15 < High
 HEATMAP_SIDE = 1024
 _BLOCK = 16  # outlier regions are judged on blocks of this size (working copy pixels)
+_RAISED = 1.5  # a pixel whose error level is this many times the typical one is marked
 _OUTLIER = 2.5  # a block whose error level exceeds this many times the image median stands out
 
 
@@ -65,7 +66,7 @@ def error_level_analysis(image: np.ndarray) -> ElaResult:
     score = float(cv2.mean(enhanced)[0])
     # Everything after the score works on a small copy: at 20 MP a float copy alone costs more.
     small_u8, _ = downscale(diff, HEATMAP_SIDE)
-    local = cv2.GaussianBlur(small_u8.astype(np.float32), (0, 0), 2.0)
+    local = cv2.GaussianBlur(small_u8.astype(np.float32), (0, 0), 4.0)
     typical = _typical_level(local)
     outliers = _outlier_share(local, typical)
     heat = normalise_map(local, high=max(1.0, float(np.percentile(local, 99.5))))
@@ -77,7 +78,7 @@ def error_level_analysis(image: np.ndarray) -> ElaResult:
         suspicion=round(float(np.clip(outliers / 0.10, 0.0, 1.0)), 3),
         enhanced=cv2.cvtColor(ela_view, cv2.COLOR_GRAY2BGR),
         heatmap=colourise(heat),
-        evidence=np.clip(local / (2 * _OUTLIER * typical), 0.0, 1.0),
+        evidence=np.clip(local / (2 * _RAISED * typical), 0.0, 1.0),
     )
 
 

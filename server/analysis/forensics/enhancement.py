@@ -19,7 +19,7 @@ class EnhancementResult(Result):
     """Views that make retouching easier to see, and what the histogram shows."""
 
     histogram_peaks: list[int]  # gray levels of the prominent histogram peaks
-    histogram_gaps: int  # empty levels inside the used range: a sign of a levels/curves edit
+    histogram_gaps: int  # most empty levels inside one channel's range: a levels/curves edit
     edge_density: float
     equalised: np.ndarray | None = field(default=None, repr=False, metadata=IMAGE)
     edges: np.ndarray | None = field(default=None, repr=False, metadata=IMAGE)
@@ -36,8 +36,8 @@ def enhancement_views(image: np.ndarray) -> EnhancementResult:
     histogram = np.bincount(gray.ravel(), minlength=256).astype(np.float64)
     smooth = np.convolve(histogram, np.ones(5) / 5, mode="same")
     peaks, _ = find_peaks(smooth, prominence=0.01 * smooth.sum(), distance=8)
-    used = np.flatnonzero(histogram)
-    gaps = int((histogram[used[0] : used[-1] + 1] == 0).sum()) if used.size else 0
+    # A levels/curves edit stretches each channel and leaves empty codes between used ones.
+    gaps = max(_gaps(np.bincount(channel.ravel(), minlength=256)) for channel in cv2.split(work))
     return EnhancementResult(
         histogram_peaks=[int(p) for p in peaks],
         histogram_gaps=gaps,
@@ -46,6 +46,12 @@ def enhancement_views(image: np.ndarray) -> EnhancementResult:
         edges=cv2.cvtColor(edges, cv2.COLOR_GRAY2BGR),
         spectrum=_dct_spectrum(gray),
     )
+
+
+def _gaps(histogram: np.ndarray) -> int:
+    """Empty levels between the lowest and highest used level."""
+    used = np.flatnonzero(histogram)
+    return int((histogram[used[0] : used[-1] + 1] == 0).sum()) if used.size else 0
 
 
 def _dct_spectrum(gray: np.ndarray) -> np.ndarray:
