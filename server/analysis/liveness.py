@@ -521,7 +521,7 @@ class TurnDetector:
         self.history: list[LivenessEvent] = []
 
     def rest(self) -> float | None:
-        """The rest yaw (degrees), once enough frames near it have been seen."""
+        """The rest yaw (degrees): median of recent near-rest frames, once there are enough."""
         if len(self._rest) < self.config.min_rest_samples:
             return None
         return self._rest.value(50.0)
@@ -561,8 +561,7 @@ class TurnDetector:
             return
         for hold in self._holds.values():
             if hold.start is not None and t - hold.start > self.config.max_hold:
-                self._rest.clear()
-                self._rest.add(t, yaw)
+                self._rest.clear()  # the next frames define the new rest
 
     def _record(self, side: str, interval: tuple[float, float] | None) -> None:
         if interval is not None:

@@ -43,9 +43,8 @@ class ReferenceResult(Result):
     regions: list[dict[str, int]]  # changed regions as boxes in submission pixels
     heatmap: np.ndarray | None = field(default=None, repr=False, metadata=IMAGE)
     boxes: np.ndarray | None = field(default=None, repr=False, metadata=IMAGE)
-    evidence: np.ndarray | None = field(
-        default=None, repr=False, metadata=MAP
-    )  # 0.5 and above: changed (submission frame)
+    # 0..1 in the submission's frame; 0.5 and above reads as changed.
+    evidence: np.ndarray | None = field(default=None, repr=False, metadata=MAP)
 
 
 def _match_histogram(source: np.ndarray, target: np.ndarray, mask: np.ndarray) -> np.ndarray:
@@ -91,17 +90,24 @@ def _changed_mask(smap: np.ndarray, covered: np.ndarray) -> np.ndarray:
     return keep[labels]
 
 
-def compare_to_reference(
-    submission: np.ndarray, reference: np.ndarray, threshold: float = DEFAULT_THRESHOLD
-) -> ReferenceResult:
-    """Register submission onto reference, SSIM-compare them and outline what changed."""
-    sub_bgr, ref_bgr = as_bgr(submission), as_bgr(reference)
-    sub_work, sub_scale = downscale(sub_bgr, WORK_SIDE)
-    ref_work, _ = downscale(ref_bgr, WORK_SIDE)
-    sub_gray, ref_gray = to_gray(sub_work), to_gray(ref_work)
+@dataclass(frozen=True)
+class _AlignedPair:
+    """Both images in one gray frame at the comparison size, and how they got there."""
+
+    submission: np.ndarray
+    reference: np.ndarray
+    covered: np.ndarray  # reference pixels the submission's content covers
+    matrix: np.ndarray  # submission working pixels -> comparison pixels
+    method: str
+    inliers: int
+
+
+def _align(
+    sub_gray: np.ndarray, ref_gray: np.ndarray, sub_work: np.ndarray, ref_work: np.ndarray
+) -> _AlignedPair:
+    """Register, pick the comparison size, warp and match tones."""
     content = content_mask(sub_gray)
     reg = register(sub_gray, ref_gray, sub_work, ref_work, content)
-
     # A low-resolution submission is compared at its own resolution: upsampling blur is benign.
     sub_per_ref = 1.0 / max(1e-6, float(np.sqrt(abs(np.linalg.det(reg.matrix[:2, :2])))))
     factor = min(1.0, max(sub_per_ref, MIN_COMPARE_SIDE / min(ref_gray.shape)))
@@ -116,18 +122,29 @@ def compare_to_reference(
     # Outside the covered area the reference stands in, so the border adds no false edge.
     bare = ~valid_mask(content, matrix, shape, erode=0)
     warped[bare] = ref_cmp[bare]
-    smap = ssim_map(_soften(warped), _soften(ref_cmp))
+    return _AlignedPair(warped, ref_cmp, covered, matrix, reg.method, reg.inliers)
+
+
+def compare_to_reference(
+    submission: np.ndarray, reference: np.ndarray, threshold: float = DEFAULT_THRESHOLD
+) -> ReferenceResult:
+    """Register submission onto reference, SSIM-compare them and outline what changed."""
+    sub_work, sub_scale = downscale(as_bgr(submission), WORK_SIDE)
+    ref_work, _ = downscale(as_bgr(reference), WORK_SIDE)
+    sub_gray = to_gray(sub_work)
+    pair = _align(sub_gray, to_gray(ref_work), sub_work, ref_work)
+    covered = pair.covered
+    smap = ssim_map(_soften(pair.submission), _soften(pair.reference))
+    shape = smap.shape
     window = max(9, round(min(shape) * WINDOW_FRACTION)) | 1
     local = _masked_box_mean(smap, covered, window)
     mean_ssim = float(smap[covered].mean()) if covered.any() else 0.0
     score = float(np.nanmin(local)) if np.isfinite(local).any() else mean_ssim
     changed = _changed_mask(smap, covered)
     forgery = 100.0 * float(changed.sum()) / max(1, int(covered.sum()))
-
-    regions, boxes = _outline(changed, matrix, sub_work, sub_scale)
+    regions, boxes = _outline(changed, pair.matrix, sub_work, sub_scale)
     # Maps are returned in the submission's frame: that is the picture people look at.
-    back = np.linalg.inv(matrix)
-    sub_shape = sub_gray.shape
+    back = np.linalg.inv(pair.matrix)
     heat = np.where(covered, np.clip(1.0 - smap, 0.0, 1.0), 0.0).astype(np.float32)
     smooth = cv2.GaussianBlur(smap, (0, 0), 2.0)
     evidence = np.where(covered, np.clip((1.0 - smooth) / (2 * (1 - CHANGED_SSIM)), 0, 1), 0.0)
@@ -137,13 +154,13 @@ def compare_to_reference(
         forged=score < threshold,
         threshold=threshold,
         forgery_percent=round(forgery, 2),
-        registration=reg.method,
-        inliers=reg.inliers,
+        registration=pair.method,
+        inliers=pair.inliers,
         compared_size=(shape[1], shape[0]),
         regions=regions,
-        heatmap=colourise(warp(heat, back, sub_shape)),
+        heatmap=colourise(warp(heat, back, sub_gray.shape)),
         boxes=boxes,
-        evidence=warp(evidence.astype(np.float32), back, sub_shape),
+        evidence=warp(evidence.astype(np.float32), back, sub_gray.shape),
     )
 
 

@@ -10,14 +10,14 @@ import numpy as np
 from server.analysis.forensics.ssim import ssim_map
 
 MIN_INLIERS = 12
-_FEATURES = 2000
 LANDMARKS_BELOW = 0.8  # coarse SSIM under which face landmarks are tried as well
+_FEATURES = 2000
 _RATIO = 0.8  # Lowe's ratio test
 _SCORE_SIDE = 256  # candidates are ranked by SSIM at this size: cheap and enough
+_ECC_SIDE = 384  # sub-pixel refinement runs at this size (see refine)
 _FILL_DARK, _FILL_LIGHT = 30, 235  # padding a rotation or scan leaves is near-black or near-white
-_RIM = 3
-_ECC_SIDE = 384
 _PAD_BAND = 0.06  # a 3-degree rotation's corner wedge reaches about sin(3 deg) of the long side
+_RIM = 3  # outermost pixels never compared: they blend image and padding
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from server.analysis.forensics.result import Result, jsonable
 from server.analysis.images import decode_image, sniff_format
 
 DEFAULT_MAX_PIXELS = 40_000_000
+MIN_SIDE = 16
 WORK_SIDE = 1024  # the blind detectors that allow it run on a copy this size
 ELA_MAX_PIXELS = 24_000_000  # ELA needs the original pixels (the JPEG grid); above: working copy
 # Weights of each detector's evidence map in the combined heatmap.
@@ -91,6 +92,7 @@ def analyze(
     started = time.perf_counter()
     image = decode_image(data, max_pixels)
     height, width = image.shape[:2]
+    require_size(image, "image")
     work, _ = downscale(image, WORK_SIDE)
     timings = {"decode": _ms(started)}
     results: dict[str, Result] = {}
@@ -141,10 +143,21 @@ def analyze(
     )
 
 
+def require_size(image: np.ndarray, what: str) -> None:
+    """Refuse images too small for 8x8 blocks and 15x15 windows (input error, not a fault)."""
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_SIDE:
+        raise AnalysisError(
+            "VALIDATION_ERROR",
+            f"{what} is {width}x{height} pixels; forensic analysis needs at least "
+            f"{MIN_SIDE}x{MIN_SIDE}",
+        )
+
+
 def _compare(image: np.ndarray, reference_data: bytes, max_pixels: int, threshold: float) -> Result:
-    return reference_module.compare_to_reference(
-        image, decode_image(reference_data, max_pixels), threshold
-    )
+    reference_image = decode_image(reference_data, max_pixels)
+    require_size(reference_image, "reference")
+    return reference_module.compare_to_reference(image, reference_image, threshold)
 
 
 def _reverse_search(data: bytes, work: np.ndarray) -> Result:

@@ -97,6 +97,9 @@ def test_bad_input_is_raised_with_its_code(astronaut) -> None:
     with pytest.raises(AnalysisError) as large:
         suite.analyze(data, max_pixels=100_000)
     assert large.value.code == "IMAGE_TOO_LARGE"
+    with pytest.raises(AnalysisError) as small:
+        suite.analyze(png_bytes(astronaut[:8, :8]))
+    assert small.value.code == "VALIDATION_ERROR"
 
 
 def test_risk_tiers() -> None:
