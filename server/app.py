@@ -8,12 +8,13 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server.api import compare, health, join, sessions, students
-from server.api.context import BUS, DATABASE, ENROLMENT, POOL, SETTINGS, STREAMS
+from server.api import compare, forensics, health, id_checks, join, sessions, students
+from server.api.context import BUS, DATABASE, ENROLMENT, ID_PHOTOS, POOL, SETTINGS, STREAMS
 from server.api.errors import error_middleware
 from server.config import Settings
 from server.enrolment import Enrolment
 from server.events import EventBus
+from server.id_photos import IdPhotoChecks
 from server.store.database import Database
 from server.store.photos import PhotoStore
 from server.streams.frame_workers import FramePool
@@ -28,6 +29,7 @@ PAGES = {
     "/": "index.html",
     "/compare": "compare/index.html",
     "/admin": "admin/index.html",
+    "/forensics": "forensics/index.html",
 }
 
 
@@ -58,10 +60,13 @@ def create_app(
     app[DATABASE] = db
     app[POOL] = pool
     app[BUS] = bus
-    app[ENROLMENT] = Enrolment(settings, db, PhotoStore(settings.photos_dir), pool, snapshots)
+    photos = PhotoStore(settings.photos_dir)
+    id_files = PhotoStore(settings.id_checks_dir)
+    app[ENROLMENT] = Enrolment(settings, db, photos, pool, snapshots, id_files)
+    app[ID_PHOTOS] = IdPhotoChecks(settings, db, pool, photos, id_files, bus)
     app[STREAMS] = StreamRegistry(StreamServices(settings, db, bus, frames, snapshots))
 
-    for module in (health, students, compare, sessions, join):
+    for module in (health, students, compare, sessions, join, forensics, id_checks):
         app.add_routes(module.routes)
     for route, file in PAGES.items():
         app.router.add_get(route, _page(settings.web_dir / file))

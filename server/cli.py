@@ -99,7 +99,12 @@ async def _enroll_roster(settings: Settings, roster: Path, photos: Path) -> int:
     db.migrate()
     pool = AnalysisPool(settings.workers)
     enrolment = Enrolment(
-        settings, db, PhotoStore(settings.photos_dir), pool, PhotoStore(settings.snapshots_dir)
+        settings,
+        db,
+        PhotoStore(settings.photos_dir),
+        pool,
+        PhotoStore(settings.snapshots_dir),
+        PhotoStore(settings.id_checks_dir),
     )
     show = progress_bar("enrolling")
     failures = 0

@@ -22,6 +22,7 @@ class Settings:
     host: str = "0.0.0.0"
     port: int = 8080
     match_threshold: float = 0.6  # dlib's documented operating point; 0.5 is stricter
+    ssim_threshold: float = 0.90  # an ID photo scoring below this against the reference is forged
     max_upload_bytes: int = 100 * 1024 * 1024
     max_image_pixels: int = 40_000_000  # decoded-pixel guard against decompression bombs
     min_face_px: int = 80  # smallest accepted face box side on an enrolment photo
@@ -52,6 +53,10 @@ class Settings:
     @property
     def snapshots_dir(self) -> Path:
         return self.data_dir / "snapshots"
+
+    @property
+    def id_checks_dir(self) -> Path:
+        return self.data_dir / "id-checks"
 
     @property
     def key_file(self) -> Path:

@@ -9,7 +9,7 @@ from server.analysis import faces
 from server.analysis.images import EXTENSIONS
 from server.analysis.matching import MatchResult, verify
 from server.config import Settings
-from server.store import sessions, students
+from server.store import id_checks, sessions, students
 from server.store.database import Database
 from server.store.errors import StoreError
 from server.store.photos import PhotoStore
@@ -25,6 +25,7 @@ class Enrolment:
     photos: PhotoStore
     pool: AnalysisPool
     snapshots: PhotoStore  # presence-event stills, deleted with the student
+    id_files: PhotoStore  # submitted ID photos and their heatmaps, deleted with the student
 
     @property
     def limits(self) -> faces.QualityLimits:
@@ -85,12 +86,15 @@ class Enrolment:
         return record
 
     async def delete(self, roll_no: str) -> None:
-        """Remove the row (embedding, events, attendance), the baseline photo and the stills."""
+        """Remove the row (embedding, events, attendance, ID checks) and every file of theirs."""
         stills = await asyncio.to_thread(sessions.snapshot_files_of, self.db, roll_no)
+        id_files = await asyncio.to_thread(id_checks.files_of, self.db, roll_no)
         record = await asyncio.to_thread(students.delete_student, self.db, roll_no)
         await asyncio.to_thread(self.photos.delete, record.photo_file)
         for name in stills:
             await asyncio.to_thread(self.snapshots.delete, name)
+        for name in id_files:
+            await asyncio.to_thread(self.id_files.delete, name)
 
     async def verify(self, roll_no: str, data: bytes) -> tuple[MatchResult, faces.Portrait]:
         """Distance of a new photo's face to the student's enrolled embedding."""

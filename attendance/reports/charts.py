@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
 from reportlab.lib import colors
@@ -66,17 +66,17 @@ def flag_strip(
 ) -> Drawing:
     """A session-long bar with each flag as a dot coloured by severity."""
     drawing = Drawing(width, 24)
-    times = [e.time for e in events]
-    begin = start or (min(times) if times else None)
-    finish = end or (max(times) if times else None)
+    times = [_aware(e.time) for e in events]
+    begin = _aware(start) if start else (min(times) if times else None)
+    finish = _aware(end) if end else (max(times) if times else None)
     left, right, y = 4.0, width - 4.0, 14.0
     drawing.add(Rect(left, y - 2.5, right - left, 5, fillColor=colors.HexColor("#e4e7eb"),
                      strokeColor=None))
     if begin is None or finish is None:
         return drawing
     span = (finish - begin).total_seconds()
-    for event in events:
-        offset = (event.time - begin).total_seconds() if _comparable(event.time, begin) else 0.0
+    for event, time in zip(events, times, strict=True):
+        offset = (time - begin).total_seconds()
         share = 0.5 if span <= 0 else min(max(offset / span, 0.0), 1.0)
         colour = STATUS_COLOURS.get(event.severity.lower(), MUTED)
         drawing.add(Circle(left + share * (right - left), y, 3.2, fillColor=colour,
@@ -226,8 +226,8 @@ def _time_range(
     moments = [s.t for s in timeline] + [p.t for p in prompts]
     moments += [d.start for d in detections] + [d.end for d in detections]
     moments = [m for m in moments if math.isfinite(m)]
-    t0 = min(moments + [0.0])
-    t1 = max(moments + [t0 + 1.0])
+    t0 = min([*moments, 0.0])
+    t1 = max([*moments, t0 + 1.0])
     return t0, t1
 
 
@@ -263,5 +263,6 @@ def _finite(value: float | None) -> bool:
     return value is not None and math.isfinite(value)
 
 
-def _comparable(a: datetime, b: datetime) -> bool:
-    return (a.tzinfo is None) == (b.tzinfo is None)
+def _aware(value: datetime) -> datetime:
+    """Naive times are taken as UTC (the service stores UTC) so that any two compare."""
+    return value if value.tzinfo else value.replace(tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""The evidence of a report as canonical JSON (RFC 8785) and its SHA-256, re-derivable by an auditor."""
+"""A report's evidence as RFC 8785 canonical JSON and its SHA-256, re-derivable by an auditor."""
 
 from __future__ import annotations
 

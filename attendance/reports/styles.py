@@ -51,7 +51,9 @@ SUBHEADING = ParagraphStyle(
 )
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, textColor=INK)
 SMALL = ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=9.5, textColor=MUTED)
-CELL = ParagraphStyle("cell", fontName=FONT, fontSize=8, leading=10, textColor=INK, alignment=TA_LEFT)
+CELL = ParagraphStyle(
+    "cell", fontName=FONT, fontSize=8, leading=10, textColor=INK, alignment=TA_LEFT
+)
 CELL_BOLD = ParagraphStyle("cell_bold", parent=CELL, fontName=BOLD)
 HEAD_CELL = ParagraphStyle("head_cell", parent=CELL, fontName=BOLD, textColor=colors.white)
 CAPTION = ParagraphStyle(

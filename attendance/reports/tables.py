@@ -44,6 +44,7 @@ def data_table(
     ]
     style += [("BACKGROUND", (0, i), (-1, i), ZEBRA) for i in range(2, len(body) + 1, 2)]
     table.setStyle(TableStyle(style))
+    table.hAlign = "LEFT"
     return table
 
 

@@ -24,7 +24,7 @@ class AnalyserConfig:
     detect_width: int = 320  # smallest detection width; HOG finds faces of ~80 px and up
     max_detect_width: int = 640  # widest retry when nothing is found at the current width
     target_face_px: int = 110  # detection width is chosen so the face is about this wide
-    redetect_every: int = 10  # frames between detections while tracking goes well
+    redetect_every: int = 10  # detect on every Nth frame while tracking goes well
     min_track_psr: float = 7.0  # peak-to-sidelobe ratio below which the tracker is lost
 
 
@@ -38,6 +38,7 @@ class FrameAnalyser:
         self._width = self.config.detect_width
         self._since_detect = 0
         self._face_count = 0
+        self._size = (0, 0)  # full-frame size of the face at the last detection
         self.detections = 0  # frames on which the detector ran (for timing reports)
         self.frames = 0
 
@@ -57,7 +58,7 @@ class FrameAnalyser:
         return frame_features(timestamp, self._face_count, box, landmarks, detected)
 
     def _locate(self, frame_bgr: np.ndarray) -> tuple[FaceBox | None, bool]:
-        if self._tracker is not None and self._since_detect < self.config.redetect_every:
+        if self._tracker is not None and self._since_detect + 1 < self.config.redetect_every:
             box = self._track(frame_bgr)
             if box is not None:
                 return box, False
@@ -80,7 +81,19 @@ class FrameAnalyser:
         self._since_detect += 1
         if psr < self.config.min_track_psr:
             return None
-        return _clip(_from_tracker(self._tracker.get_position(), self._scale), frame_bgr.shape)
+        # Only the tracker's centre is used: its scale estimate drifts (10 % in a few frames
+        # on a talking head) and the landmarks follow the box; the size comes from the last
+        # detection, which is at most redetect_every frames old.
+        centre = self._tracker.get_position().center()
+        cx, cy = centre.x / self._scale, centre.y / self._scale
+        width, height = self._size
+        box = FaceBox(
+            round(cx - width / 2),
+            round(cy - height / 2),
+            round(cx + width / 2),
+            round(cy + height / 2),
+        )
+        return _clip(box, frame_bgr.shape)
 
     def _tracked_width(self, frame_bgr: np.ndarray) -> int:
         return round(frame_bgr.shape[1] * self._scale)
@@ -123,7 +136,9 @@ class FrameAnalyser:
         self._scale = scale
         self._tracker = dlib.correlation_tracker()
         self._tracker.start_track(gray, _to_dlib(small_box))
-        box = _clip(_scaled(small_box, 1.0 / scale), shape)
+        full = _scaled(small_box, 1.0 / scale)
+        self._size = (full.width, full.height)
+        box = _clip(full, shape)
         if box is not None:
             self._width = self._next_width(box, shape[1])
         return box
@@ -159,16 +174,6 @@ def _scaled(box: FaceBox, factor: float) -> FaceBox:
 def _to_dlib(box: FaceBox) -> dlib.rectangle:
     """dlib rectangles are inclusive; FaceBox's right and bottom are exclusive."""
     return dlib.rectangle(box.left, box.top, box.right - 1, box.bottom - 1)
-
-
-def _from_tracker(rect: dlib.drectangle, scale: float) -> FaceBox:
-    """The tracker's inclusive float rectangle as a full-size FaceBox (right/bottom exclusive)."""
-    return FaceBox(
-        left=round(rect.left() / scale),
-        top=round(rect.top() / scale),
-        right=round((rect.right() + 1) / scale),
-        bottom=round((rect.bottom() + 1) / scale),
-    )
 
 
 def _clip(box: FaceBox, shape: tuple[int, ...]) -> FaceBox | None:

@@ -241,7 +241,7 @@ class BlinkConfig:
     eye_ratio: float = 0.7  # ... and each eye below its own baseline * eye_ratio (not a wink)
     depth: float = 0.3  # the eyes must be open by this much more (x baseline) on both sides
     edge_window: float = 0.3  # seconds before and after the closure searched for open eyes
-    baseline_percentile: float = 90.0  # of recent open-eye EAR: the eyes' "fully open" level
+    baseline_percentile: float = 90.0  # of recent EAR: the eyes' "fully open" level
     baseline_window: float = 10.0  # seconds of history behind the baseline
     min_baseline_samples: int = 15  # until then the fixed threshold applies
     fallback_threshold: float = 0.20  # Soukupová & Čech's fixed EAR threshold
@@ -311,17 +311,22 @@ class BlinkDetector:
             return []
         t = features.timestamp
         level = features.ear / self.baseline()
-        if self._is_closed(features):
+        closed = self._is_closed(features.ear, features.ear_left, features.ear_right)
+        # Every frame feeds the baseline: its high percentile ignores the few closed frames,
+        # and eyes open below the fallback threshold (narrow eyes) still get a baseline.
+        self._mean.add(t, features.ear)
+        self._left.add(t, features.ear_left)
+        self._right.add(t, features.ear_right)
+        if closed:
             self._extend_run(t, level)
             return []
         events = self._reopen(t, level)
-        self._remember_open(features, level)
+        self._remember_open(t, level)
         return events
 
-    def _is_closed(self, f: FrameFeatures) -> bool:
+    def _is_closed(self, ear: float, left: float, right: float) -> bool:
         mean_thr, left_thr, right_thr = self.thresholds()
-        assert f.ear is not None and f.ear_left is not None and f.ear_right is not None
-        return f.ear < mean_thr and f.ear_left < left_thr and f.ear_right < right_thr
+        return ear < mean_thr and left < left_thr and right < right_thr
 
     def _extend_run(self, t: float, level: float) -> None:
         run = self._run
@@ -365,16 +370,11 @@ class BlinkDetector:
         self.history.append(event)
         return [event]
 
-    def _remember_open(self, f: FrameFeatures, level: float) -> None:
-        t = f.timestamp
+    def _remember_open(self, t: float, level: float) -> None:
         self._last_open = t
         self._recent.append((t, level))
         while self._recent and self._recent[0][0] < t - self.config.edge_window:
             self._recent.popleft()
-        assert f.ear is not None and f.ear_left is not None and f.ear_right is not None
-        self._mean.add(t, f.ear)
-        self._left.add(t, f.ear_left)
-        self._right.add(t, f.ear_right)
 
     def finish(self) -> list[LivenessEvent]:
         """End of stream: an unfinished closure is not a blink."""

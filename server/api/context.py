@@ -7,6 +7,7 @@ from aiohttp import web
 from server.config import Settings
 from server.enrolment import Enrolment
 from server.events import EventBus
+from server.id_photos import IdPhotoChecks
 from server.store.database import Database
 from server.streams.registry import StreamRegistry
 from server.workers import AnalysisPool
@@ -17,3 +18,4 @@ POOL = web.AppKey("pool", AnalysisPool)
 ENROLMENT = web.AppKey("enrolment", Enrolment)
 BUS = web.AppKey("bus", EventBus)
 STREAMS = web.AppKey("streams", StreamRegistry)
+ID_PHOTOS = web.AppKey("id_photos", IdPhotoChecks)

@@ -7,8 +7,9 @@ import asyncio
 from aiohttp import web
 from aiortc import RTCSessionDescription
 
-from server.api.context import DATABASE, SETTINGS, STREAMS
+from server.api.context import DATABASE, ID_PHOTOS, SETTINGS, STREAMS
 from server.api.errors import ApiError
+from server.api.uploads import request_form
 from server.exam_sessions import signer_for
 from server.store import sessions, students
 from server.tokens import JoinClaims
@@ -79,3 +80,13 @@ async def offer(request: web.Request) -> web.Response:
         # aiortc's SDP parser and transceiver setup reject malformed offers with these.
         raise ApiError("VALIDATION_ERROR", f"the offer was not understood: {exc}") from exc
     return web.json_response({"sdp": answer.sdp, "type": answer.type})
+
+
+@routes.post("/api/join/{token}/id-photo")
+async def id_photo(request: web.Request) -> web.Response:
+    """The student's ID photo: checked and stored; the student only learns it was received."""
+    claims = await admitted(request)
+    async with request_form(request) as form:
+        photo = form.image("photo")
+        await request.app[ID_PHOTOS].submit(claims.session_id, claims.roll_no, photo.read())
+    return web.json_response({"status": "received"}, status=202)

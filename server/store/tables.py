@@ -142,3 +142,29 @@ class Event(Base):
     severity: Mapped[str] = mapped_column(String(10), nullable=False)  # info, warning, alert
     detail: Mapped[dict[str, object]] = mapped_column(JSON, default=dict, nullable=False)
     snapshot_file: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+
+class IdCheck(Base):
+    """An ID photo a student submitted, and what the forensic checks found in it."""
+
+    __tablename__ = "id_checks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), nullable=False, index=True
+    )
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+    photo_file: Mapped[str] = mapped_column(String(64), nullable=False)
+    phash: Mapped[str] = mapped_column(String(32), nullable=False, index=True)
+    verdict: Mapped[str] = mapped_column(String(16), nullable=False)  # ok | suspicious | forged
+    ssim_score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    forgery_percent: Mapped[float | None] = mapped_column(Float, nullable=True)
+    risk_percent: Mapped[float] = mapped_column(Float, nullable=False)
+    risk_tier: Mapped[str] = mapped_column(String(10), nullable=False)
+    face_distance: Mapped[float | None] = mapped_column(Float, nullable=True)
+    reused_by: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
+    report: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
+    heatmap_files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, nullable=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import cv2
@@ -10,20 +9,10 @@ import numpy as np
 import pytest
 from skimage import data as skdata
 
-REPO_ROOT = Path(__file__).resolve().parents[3]
 CASIA_PAIR = "Sp_Sp_D_CNN_A_pla0070_pla0073_0273"  # a spliced object, ~11 % of the image
 ID_TEMPLATE = "id_card_td1_a_front.png"
 # The portrait's rectangle on that template (x, y, width, height), measured once by eye.
 ID_PORTRAIT = (24, 186, 326, 418)
-
-
-@pytest.fixture(scope="session")
-def shared_data() -> Path:
-    """../shared/data beside the repository, or $INVIGILATOR_DATA; skipped when absent."""
-    root = Path(os.environ.get("INVIGILATOR_DATA", REPO_ROOT.parent / "shared" / "data"))
-    if not root.is_dir():
-        pytest.skip(f"shared evaluation data not found at {root} (set INVIGILATOR_DATA)")
-    return root
 
 
 @pytest.fixture(scope="session")
