@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from server.enrolment import Enrolment
+    from server.forensic_tasks import ForensicBundle
 
 SETTING_FLAGS: dict[str, tuple[str, str]] = {
     "data_dir": ("--data-dir", "directory for the database, photos and ledgers"),
@@ -220,6 +221,60 @@ def cmd_bench_streams(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_analyze(args: argparse.Namespace) -> int:
+    from server.forensic_tasks import analyse_image
+
+    settings = settings_from_args(args)
+    reference = Path(args.reference).read_bytes() if args.reference else None
+    out = Path(args.out) if args.out else None
+    show = progress_bar("analysing") if len(args.images) > 1 else (lambda _d, _t: None)
+    failures = 0
+    for done, name in enumerate(args.images, start=1):
+        path = Path(name)
+        try:
+            bundle = analyse_image(
+                path.read_bytes(), reference, settings.max_image_pixels, settings.ssim_threshold
+            )
+        except (AnalysisError, OSError) as exc:
+            failures += 1
+            print(f"FAILED {path}: {getattr(exc, 'code', type(exc).__name__)} {exc}", flush=True)
+            show(done, len(args.images))
+            continue
+        summary = bundle.report["summary"]
+        line = f"{summary['risk_tier'].upper():<6} {summary['risk_percent']:5.1f} %  {path}"
+        reference_result = bundle.report["detectors"].get("reference")
+        if reference_result and "score" in reference_result:
+            line += f"  (SSIM {reference_result['score']:.3f} vs reference)"
+        print(line, flush=True)
+        if out is not None:
+            _write_bundle(out / f"{done:03d}_{path.stem}", bundle)
+        show(done, len(args.images))
+    return 1 if failures else 0
+
+
+def _write_bundle(folder: Path, bundle: ForensicBundle) -> None:
+    (folder / "heatmaps").mkdir(parents=True, exist_ok=True)
+    (folder / "forensic_report.json").write_text(json.dumps(bundle.report, indent=2))
+    for name, png in bundle.pngs.items():
+        (folder / "heatmaps" / f"{name}.png").write_bytes(png)
+
+
+def cmd_eval_forensics(args: argparse.Namespace) -> int:
+    from server.evaluation.forensics_eval import evaluate_forensics, format_report
+
+    result = evaluate_forensics(Path(args.data))
+    print(json.dumps(result) if args.json else format_report(result))
+    return 0
+
+
+def cmd_bench_forensics(args: argparse.Namespace) -> int:
+    from server.benchmarks.forensics_bench import bench_forensics, format_table
+
+    result = bench_forensics(repeats=args.repeats)
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -249,6 +304,14 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--json", action="store_true", help="one JSON object on stdout")
     create.set_defaults(func=cmd_session_create)
 
+    analyze = commands.add_parser(
+        "analyze", parents=[settings], help="forensic analysis of image files"
+    )
+    analyze.add_argument("images", nargs="+", help="image files")
+    analyze.add_argument("--reference", help="the original to compare each image against")
+    analyze.add_argument("--out", help="write each report and its heatmaps under this folder")
+    analyze.set_defaults(func=cmd_analyze)
+
     evaluate = commands.add_parser("eval", help="measure accuracy on labelled data")
     evals = evaluate.add_subparsers(dest="what", required=True)
     faces_eval = evals.add_parser("faces", parents=[settings], help="face verification pairs")
@@ -256,6 +319,12 @@ def build_parser() -> argparse.ArgumentParser:
     faces_eval.add_argument("--images", required=True, help="directory of the images")
     faces_eval.add_argument("--json", action="store_true", help="one JSON object on stdout")
     faces_eval.set_defaults(func=cmd_eval_faces)
+    forensics_eval = evals.add_parser("forensics", help="forgery detectors on labelled triples")
+    forensics_eval.add_argument(
+        "--data", required=True, help="folder of <name>_tampered/_authentic/_mask images"
+    )
+    forensics_eval.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    forensics_eval.set_defaults(func=cmd_eval_forensics)
 
     bench = commands.add_parser("bench", help="measure speed against a baseline")
     benches = bench.add_subparsers(dest="what", required=True)
@@ -271,6 +340,10 @@ def build_parser() -> argparse.ArgumentParser:
     streams_bench.add_argument("--width", type=int, default=640, help="frame width sent")
     streams_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
     streams_bench.set_defaults(func=cmd_bench_streams)
+    forensics_bench = benches.add_parser("forensics", help="the full suite at 1-20 MP")
+    forensics_bench.add_argument("--repeats", type=int, default=3, help="runs per size")
+    forensics_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    forensics_bench.set_defaults(func=cmd_bench_forensics)
     return parser
 
 

@@ -9,11 +9,11 @@ from typing import Any
 
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
-from attendance.reports.common import ReportContext, integrity_section
+from attendance.reports.common import ReportContext, integrity_section, section
 from attendance.reports.evidence import evidence_of
 from attendance.reports.model import AttendanceSheetData, ReportInfo
 from attendance.reports.output import new_context, publish
-from attendance.reports.styles import BODY, HEADING, MISSING, MONO_SMALL, SUBTITLE, TITLE, esc
+from attendance.reports.styles import BODY, MISSING, MONO_SMALL, SUBTITLE, TITLE, esc
 from attendance.reports.tables import data_table, facts_table
 
 KIND = "attendance_sheet"
@@ -79,11 +79,11 @@ def _story(data: AttendanceSheetData, ctx: ReportContext) -> list[Flowable]:
     story: list[Flowable] = [
         Paragraph("Attendance sheet", TITLE),
         Paragraph(esc(_days(data)), SUBTITLE),
-        Paragraph("Totals", HEADING),
+        *section("Totals"),
         facts_table(summary, [0.15 * width, 0.35 * width, 0.15 * width, 0.35 * width]),
         Spacer(1, 4),
         Paragraph(f"Ledger chain head: {esc(data.chain_head or MISSING)}", MONO_SMALL),
-        Paragraph("Attendance", HEADING),
+        *section("Attendance"),
     ]
     if data.rows:
         rows = [
@@ -94,13 +94,13 @@ def _story(data: AttendanceSheetData, ctx: ReportContext) -> list[Flowable]:
         ]
         header = ["#", "timestamp", "session", "roll no", "name", "method", "distance",
                   "ID check", "recorded by", "reason"]
-        shares = (0.04, 0.15, 0.1, 0.08, 0.16, 0.13, 0.07, 0.07, 0.09, 0.11)
+        shares = (0.035, 0.155, 0.125, 0.075, 0.15, 0.11, 0.07, 0.07, 0.09, 0.12)
         story.append(data_table(header, rows, [s * width for s in shares]))
     else:
         story.append(Paragraph("No attendance was recorded on these days.", BODY))
     if counts["per_session"]:
         story += [
-            Paragraph("Per session", HEADING),
+            *section("Per session"),
             data_table(["session", "rows"],
                        [[name, str(n)] for name, n in counts["per_session"].items()],
                        [0.4 * width, 0.12 * width]),

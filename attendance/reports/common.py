@@ -12,7 +12,7 @@ from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import Flowable, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import CondPageBreak, Flowable, Paragraph, SimpleDocTemplate, Spacer
 
 from attendance.reports.evidence import COVERS
 from attendance.reports.styles import (
@@ -33,6 +33,13 @@ from attendance.reports.tables import data_table
 MARGIN_X = 16 * mm
 MARGIN_TOP = 20 * mm
 MARGIN_BOTTOM = 24 * mm
+FRAME_PADDING = 6  # reportlab's default Frame padding, inside the margins
+
+
+def section(title: str, need: float = 45 * mm) -> list[Flowable]:
+    """A heading that starts a new page unless `need` points are left for what follows it."""
+    # Not keepWithNext: that moves a long table whole to the next page when it would fit there.
+    return [CondPageBreak(need), Paragraph(esc(title), HEADING)]
 
 
 @dataclass(frozen=True)
@@ -55,8 +62,8 @@ class ReportContext:
 
     @property
     def frame_width(self) -> float:
-        """Usable width between the margins, in points."""
-        return self.pagesize[0] - 2 * MARGIN_X
+        """Usable width between the margins and inside the frame's own padding, in points."""
+        return self.pagesize[0] - 2 * MARGIN_X - 2 * FRAME_PADDING
 
 
 def new_report_id(prefix: str, generated_at: datetime) -> str:
@@ -86,7 +93,7 @@ def build_pdf(handle: BinaryIO, story: list[Flowable], ctx: ReportContext) -> in
 def integrity_section(ctx: ReportContext, images: Sequence[tuple[str, Any]] = ()) -> list[Flowable]:
     """How to check this report: ids, hashes, what the evidence hash covers, image digests."""
     story: list[Flowable] = [
-        Paragraph("Integrity", HEADING),
+        *section("Integrity", 60 * mm),
         Paragraph(
             f"Report id <b>{esc(ctx.report_id)}</b>, generated {utc_stamp(ctx.generated_at)}.",
             SMALL,

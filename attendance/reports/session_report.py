@@ -10,13 +10,12 @@ from typing import Any
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
 from attendance.reports.charts import flag_strip
-from attendance.reports.common import ReportContext, integrity_section
+from attendance.reports.common import ReportContext, integrity_section, section
 from attendance.reports.evidence import evidence_of
 from attendance.reports.model import ReportInfo, RosterRow, SessionReportData
 from attendance.reports.output import new_context, publish
 from attendance.reports.styles import (
     BODY,
-    HEADING,
     MISSING,
     SMALL,
     SUBHEADING,
@@ -99,9 +98,9 @@ def _story(data: SessionReportData, ctx: ReportContext) -> list[Flowable]:
             f"Session {esc(session.id)}  ·  {when(session.start)} to {when(session.end)}",
             SUBTITLE,
         ),
-        Paragraph("Attendance totals", HEADING),
+        *section("Attendance totals"),
         facts_table(summary, [0.17 * width, 0.33 * width, 0.17 * width, 0.33 * width]),
-        Paragraph("Roster", HEADING),
+        *section("Roster"),
         _roster(data.roster, width),
         *_flag_timelines(data, width),
         *_notes(data, width),
@@ -126,12 +125,12 @@ def _roster(roster: list[RosterRow], width: float) -> Flowable:
         for i, row in enumerate(roster, start=1)
     ]
     header = ["#", "roll no", "name", "status", "verified at", "distance", "flags", "review"]
-    shares = (0.05, 0.12, 0.27, 0.11, 0.2, 0.09, 0.07, 0.09)
+    shares = (0.04, 0.1, 0.25, 0.1, 0.23, 0.09, 0.07, 0.12)
     return data_table(header, rows, [s * width for s in shares])
 
 
 def _flag_timelines(data: SessionReportData, width: float) -> list[Flowable]:
-    story: list[Flowable] = [Paragraph("Flag timelines", HEADING)]
+    story: list[Flowable] = section("Flag timelines")
     flagged = [row for row in data.roster if row.events]
     if not flagged:
         story.append(Paragraph("No student was flagged.", BODY))
@@ -154,7 +153,7 @@ def _flag_timelines(data: SessionReportData, width: float) -> list[Flowable]:
 
 
 def _notes(data: SessionReportData, width: float) -> list[Flowable]:
-    story: list[Flowable] = [Paragraph("Reviewer notes", HEADING)]
+    story: list[Flowable] = section("Reviewer notes")
     if not data.reviewer_notes:
         return [*story, Paragraph("No reviewer notes.", BODY)]
     rows = [

@@ -9,10 +9,10 @@ from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Spacer, Table, TableStyle
 
 from attendance.reports.charts import timeline_chart
-from attendance.reports.common import ReportContext, integrity_section
+from attendance.reports.common import ReportContext, integrity_section, section
 from attendance.reports.evidence import evidence_of
 from attendance.reports.images import picture
 from attendance.reports.model import IdCheck, ReportInfo, StudentReportData
@@ -23,9 +23,9 @@ from attendance.reports.styles import (
     BOLD,
     CAPTION,
     GOOD,
-    HEADING,
     MISSING,
     SMALL,
+    SUBHEADING,
     SUBTITLE,
     TITLE,
     coloured,
@@ -98,7 +98,7 @@ def _story(data: StudentReportData, ctx: ReportContext, inputs: dict[str, Any]) 
         _outcome(data, width),
         Spacer(1, 6),
         facts_table(_facts(data), [0.17 * width, 0.33 * width, 0.17 * width, 0.33 * width]),
-        Paragraph("Photos", HEADING),
+        *section("Photos", 75 * mm),
         _photo_row(data, width),
         *_liveness(data, width),
         *_id_check(data.id_check, width),
@@ -173,18 +173,19 @@ def _photo_row(data: StudentReportData, width: float) -> Table:
 
 
 def _liveness(data: StudentReportData, width: float) -> list[Flowable]:
-    story: list[Flowable] = [Paragraph("Liveness challenge", HEADING)]
     if data.timeline:
         chart = timeline_chart(data.timeline, data.prompts, data.detections, width)
-        story.append(KeepTogether([chart]))
+        story = [*section("Liveness challenge", chart.height + 30), chart]
     else:
-        story.append(Paragraph("No EAR/MAR samples were recorded.", BODY))
+        story = [*section("Liveness challenge"),
+                 Paragraph("No EAR/MAR samples were recorded.", BODY)]
     events = [(p.t, "prompt", p.action, MISSING) for p in data.prompts]
     events += [(d.start, "detected", d.kind, f"{d.end:.2f}") for d in data.detections]
     if events:
         rows = [[f"{t:.2f}", what, name, until] for t, what, name, until in sorted(events)]
         story += [
-            Spacer(1, 4),
+            CondPageBreak(30 * mm),
+            Paragraph("Prompts and detections", SUBHEADING),
             data_table(["from (s)", "event", "what", "until (s)"], rows,
                        [0.15 * width, 0.2 * width, 0.45 * width, 0.2 * width]),
         ]
@@ -194,7 +195,7 @@ def _liveness(data: StudentReportData, width: float) -> list[Flowable]:
 
 
 def _id_check(check: IdCheck | None, width: float) -> list[Flowable]:
-    story: list[Flowable] = [Paragraph("ID photo check", HEADING)]
+    story: list[Flowable] = section("ID photo check", 60 * mm)
     if check is None:
         return [*story, Paragraph("No ID photo was checked.", BODY)]
     pairs: list[tuple[str, Any]] = [
@@ -229,7 +230,7 @@ def _id_check(check: IdCheck | None, width: float) -> list[Flowable]:
 
 
 def _presence(data: StudentReportData, width: float) -> list[Flowable]:
-    story: list[Flowable] = [Paragraph("Presence events", HEADING)]
+    story: list[Flowable] = section("Presence events")
     if not data.presence_events:
         return [*story, Paragraph("No presence events were recorded.", BODY)]
     thumb_w, thumb_h = 0.2 * width - 8, 22 * mm
@@ -249,7 +250,7 @@ def _presence(data: StudentReportData, width: float) -> list[Flowable]:
 
 
 def _notes(data: StudentReportData, width: float) -> list[Flowable]:
-    story: list[Flowable] = [Paragraph("Reviewer notes", HEADING)]
+    story: list[Flowable] = section("Reviewer notes", 30 * mm)
     if not data.reviewer_notes:
         return [*story, Paragraph("No reviewer notes.", BODY)]
     rows = [[when(n.time), n.author, para(n.text)] for n in data.reviewer_notes]

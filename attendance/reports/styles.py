@@ -43,11 +43,11 @@ TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=20, textColo
 SUBTITLE = ParagraphStyle("subtitle", fontName=FONT, fontSize=9.5, leading=13, textColor=MUTED)
 HEADING = ParagraphStyle(
     "heading", fontName=BOLD, fontSize=11.5, leading=15, textColor=HEADER_BG,
-    spaceBefore=12, spaceAfter=5, keepWithNext=True,
+    spaceBefore=12, spaceAfter=5,
 )
 SUBHEADING = ParagraphStyle(
     "subheading", fontName=BOLD, fontSize=9.5, leading=12, textColor=INK,
-    spaceBefore=8, spaceAfter=3, keepWithNext=True,
+    spaceBefore=8, spaceAfter=3,
 )
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, textColor=INK)
 SMALL = ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=9.5, textColor=MUTED)

@@ -55,3 +55,20 @@ async def test_admin_page_enrols_lists_and_reports_errors(
     await row.locator("button").click()
     await expect(row).to_have_count(0)
     assert (await client.get("/api/students/R100")).status == 404
+
+
+async def test_forensics_page_shows_summary_and_heatmaps(
+    browser: Browser, client: TestClient, shared_data: Path
+) -> None:
+    casia = shared_data / "forgery" / "casia1"
+    name = "Sp_Sp_D_CNN_A_pla0070_pla0073_0273"
+    page = await browser.new_page()
+    await page.goto(str(client.make_url("/forensics")))
+    await page.set_input_files("#image", casia / f"{name}_tampered.png")
+    await page.set_input_files("#reference", casia / f"{name}_authentic.png")
+    await page.click("#analyse button[type=submit]")
+    await expect(page.locator("#result")).to_be_visible(timeout=60_000)
+    assert await page.locator("#heatmaps img").count() >= 5
+    assert await page.locator("#tier").text_content() in {"low", "medium", "high"}
+    assert "reference" in (await page.locator("#raw").text_content() or "")
+    await page.screenshot(path=artifact("forensics.png"), full_page=True)

@@ -101,3 +101,39 @@ def test_bad_settings_are_reported(tmp_path: Path, flag: str) -> None:
     pairs.write_text("image_a,image_b,same_person\n")
     result = run("eval", "faces", "--pairs", str(pairs), "--images", str(tmp_path), flag)
     assert result.returncode == 2 and "invigilator:" in result.stderr
+
+
+def test_analyze_writes_reports_and_flags_a_splice(tmp_path: Path, shared_data: Path) -> None:
+    casia = shared_data / "forgery" / "casia1"
+    name = "Sp_Sp_D_CNN_A_pla0070_pla0073_0273"
+    tampered, authentic = casia / f"{name}_tampered.png", casia / f"{name}_authentic.png"
+    out = tmp_path / "out"
+    result = run(
+        "analyze", str(tampered), str(authentic), "--reference", str(authentic), "--out", str(out)
+    )
+    assert result.returncode == 0, result.stderr
+    first, second = result.stdout.strip().splitlines()
+    assert first.startswith("HIGH") and "SSIM" in first
+    assert second.startswith("LOW") and "SSIM 1.000" in second
+    folders = sorted(out.iterdir())
+    assert len(folders) == 2
+    report = json.loads((folders[0] / "forensic_report.json").read_text())
+    assert report["detectors"]["reference"]["forged"] is True
+    assert (folders[0] / "heatmaps" / "combined.png").exists()
+
+
+def test_eval_forensics_json(tmp_path: Path, shared_data: Path) -> None:
+    casia = shared_data / "forgery" / "casia1"
+    data = tmp_path / "triples"
+    data.mkdir()
+    stems = sorted({p.name.rsplit("_", 1)[0] for p in casia.glob("*_mask.png")})[:4]
+    for stem in stems:
+        for role in ("tampered", "authentic", "mask"):
+            shutil.copy(casia / f"{stem}_{role}.png", data / f"{stem}_{role}.png")
+    result = run("eval", "forensics", "--data", str(data), "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert {"auc", "pixel_f1", "reference"} <= set(report)
+    assert "combined" in report["auc"]
+    assert report["reference"]["recall"] == 1.0
+    assert 0.0 <= report["reference"]["false_alarm_rate"] <= 1.0
