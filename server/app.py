@@ -8,9 +8,29 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server.api import compare, forensics, health, id_checks, join, sessions, students
-from server.api.context import BUS, DATABASE, ENROLMENT, ID_PHOTOS, POOL, SETTINGS, STREAMS
+from attendance.ledger import Ledger
+from server.api import (
+    attendance,
+    compare,
+    forensics,
+    health,
+    id_checks,
+    join,
+    sessions,
+    students,
+)
+from server.api.context import (
+    ATTENDANCE,
+    BUS,
+    DATABASE,
+    ENROLMENT,
+    ID_PHOTOS,
+    POOL,
+    SETTINGS,
+    STREAMS,
+)
 from server.api.errors import error_middleware
+from server.attendance_records import AttendanceBook
 from server.config import Settings
 from server.enrolment import Enrolment
 from server.events import EventBus
@@ -64,9 +84,12 @@ def create_app(
     id_files = PhotoStore(settings.id_checks_dir)
     app[ENROLMENT] = Enrolment(settings, db, photos, pool, snapshots, id_files)
     app[ID_PHOTOS] = IdPhotoChecks(settings, db, pool, photos, id_files, bus)
-    app[STREAMS] = StreamRegistry(StreamServices(settings, db, bus, frames, snapshots))
+    ledger = Ledger(settings.data_dir, settings.tz)
+    book = AttendanceBook(db, ledger)
+    app[ATTENDANCE] = book
+    app[STREAMS] = StreamRegistry(StreamServices(settings, db, bus, frames, snapshots, book))
 
-    for module in (health, students, compare, sessions, join, forensics, id_checks):
+    for module in (health, students, compare, sessions, join, forensics, id_checks, attendance):
         app.add_routes(module.routes)
     for route, file in PAGES.items():
         app.router.add_get(route, _page(settings.web_dir / file))
@@ -74,6 +97,9 @@ def create_app(
 
     async def on_startup(_app: web.Application) -> None:
         await asyncio.to_thread(db.migrate)
+        repaired = await asyncio.to_thread(ledger.repair)
+        for line in repaired.removed:
+            log.warning("event=ledger_torn_line_removed file=%s line=%d", line.file, line.line)
         await asyncio.gather(pool.warm(), frames.warm())
         log.info(
             "event=started database=%s data_dir=%s",

@@ -7,6 +7,7 @@ import asyncio
 import csv
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -17,8 +18,11 @@ from server.config import Settings, settings_from_env
 from server.store.errors import StoreError
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import numpy as np
 
+    from attendance.ledger import Ledger
     from server.enrolment import Enrolment
     from server.forensic_tasks import ForensicBundle
 
@@ -181,6 +185,62 @@ def cmd_session_create(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- ledger ------------------------------------------------------------------------------
+
+
+def _ledger(settings: Settings) -> Ledger:
+    from attendance.ledger import Ledger
+
+    return Ledger(settings.data_dir, settings.tz)
+
+
+def _date(value: str | None) -> date | None:
+    from datetime import date
+
+    return date.fromisoformat(value) if value else None
+
+
+def cmd_ledger_verify(args: argparse.Namespace) -> int:
+    result = _ledger(settings_from_args(args)).verify(_date(args.date_from), _date(args.date_to))
+    print(result)
+    return 0 if result.ok else 1
+
+
+def cmd_ledger_add(args: argparse.Namespace) -> int:
+    from server.attendance_records import AttendanceBook
+    from server.store.database import Database
+
+    settings = settings_from_args(args)
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    try:
+        row = AttendanceBook(db, _ledger(settings)).manual(
+            args.session, args.roll_no, args.reason, args.by
+        )
+    finally:
+        db.dispose()
+    print(f"recorded {args.roll_no} in {args.session} by hand: row {row.row_hash if row else '?'}")
+    return 0
+
+
+def cmd_ledger_export(args: argparse.Namespace) -> int:
+    settings = settings_from_args(args)
+    ledger = _ledger(settings)
+    start, end = _date(args.date_from), _date(args.date_to)
+    if args.format == "csv":
+        data = ledger.export_csv(start, end)
+    else:
+        from server.report_builder import attendance_sheet_pdf
+
+        data = attendance_sheet_pdf(ledger, start, end)
+    if args.out:
+        Path(args.out).write_bytes(data)
+        print(f"wrote {args.out} ({len(data)} bytes)")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
 # --- eval / bench -----------------------------------------------------------------------
 
 
@@ -303,6 +363,29 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--base-url", default="", help="base of the links (default: this host)")
     create.add_argument("--json", action="store_true", help="one JSON object on stdout")
     create.set_defaults(func=cmd_session_create)
+
+    ledger = commands.add_parser("ledger", help="the daily attendance ledger")
+    ledger_commands = ledger.add_subparsers(dest="what", required=True)
+    verify = ledger_commands.add_parser(
+        "verify", parents=[settings], help="check the hash chain; exit 1 at the first break"
+    )
+    verify.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
+    verify.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD")
+    verify.set_defaults(func=cmd_ledger_verify)
+    add = ledger_commands.add_parser(
+        "add", parents=[settings], help="record a student by hand (method=manual)"
+    )
+    add.add_argument("--session", required=True, help="session id")
+    add.add_argument("--roll-no", required=True, help="the student's roll number")
+    add.add_argument("--reason", required=True, help="why it is recorded by hand")
+    add.add_argument("--by", default=os.environ.get("USER", "cli"), help="who records it")
+    add.set_defaults(func=cmd_ledger_add)
+    export = ledger_commands.add_parser("export", parents=[settings], help="rows of some days")
+    export.add_argument("--from", dest="date_from", help="first day, YYYY-MM-DD")
+    export.add_argument("--to", dest="date_to", help="last day, YYYY-MM-DD")
+    export.add_argument("--format", choices=("csv", "pdf"), default="csv")
+    export.add_argument("--out", help="file to write (default: standard output)")
+    export.set_defaults(func=cmd_ledger_export)
 
     analyze = commands.add_parser(
         "analyze", parents=[settings], help="forensic analysis of image files"

@@ -37,6 +37,11 @@ STATUS_COLOURS = {
     "high": BAD,
     "medium": WARN,
     "low": GOOD,
+    "pass": GOOD,
+    "authentic": GOOD,
+    "fail": BAD,
+    "forged": BAD,
+    "review": WARN,
 }
 
 TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=20, textColor=INK)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from server.attendance_records import AttendanceBook
 from server.config import Settings
 from server.enrolment import Enrolment
 from server.events import EventBus
@@ -19,3 +20,4 @@ ENROLMENT = web.AppKey("enrolment", Enrolment)
 BUS = web.AppKey("bus", EventBus)
 STREAMS = web.AppKey("streams", StreamRegistry)
 ID_PHOTOS = web.AppKey("id_photos", IdPhotoChecks)
+ATTENDANCE = web.AppKey("attendance", AttendanceBook)

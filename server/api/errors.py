@@ -6,6 +6,7 @@ import logging
 
 from aiohttp import web
 
+from attendance.ledger import LedgerError
 from server.analysis.errors import AnalysisError
 from server.store.errors import StoreError
 
@@ -34,6 +35,9 @@ STATUS = {
     "MULTIPLE_FACES": 422,
     "FACE_TOO_SMALL": 422,
     "TOO_BLURRY": 422,
+    "INVALID_ENTRY": 400,
+    "INVALID_TIME": 400,
+    "CLOCK_BEHIND": 500,
     "ANALYSIS_ERROR": 500,
     "INTERNAL_ERROR": 500,
 }
@@ -67,7 +71,7 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
     """Every failure leaves as JSON `{"error": {"code", "message"}}`; only real faults are 500."""
     try:
         return await handler(request)
-    except (ApiError, AnalysisError, StoreError) as exc:
+    except (ApiError, AnalysisError, StoreError, LedgerError) as exc:
         if STATUS.get(exc.code, 400) >= 500:
             log.error("event=analysis_error code=%s message=%r", exc.code, exc.message)
         return error_response(exc.code, exc.message)

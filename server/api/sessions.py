@@ -31,7 +31,7 @@ def _time(value: object, field: str) -> datetime | None:
     return parsed
 
 
-async def _json(request: web.Request) -> dict[str, object]:
+async def read_json(request: web.Request) -> dict[str, object]:
     try:
         body = await request.json()
     except ValueError as exc:
@@ -44,7 +44,7 @@ async def _json(request: web.Request) -> dict[str, object]:
 @routes.post("/api/sessions")
 async def create(request: web.Request) -> web.Response:
     """JSON {name, roll_nos: [...] | roster: "csv text", starts_at?, ends_at?}."""
-    body = await _json(request)
+    body = await read_json(request)
     roll_nos = body.get("roll_nos")
     if roll_nos is None and isinstance(body.get("roster"), str):
         roll_nos = parse_roster(str(body["roster"]))

@@ -17,6 +17,7 @@ from server.analysis.images import encode_jpeg
 from server.analysis.liveness import BlinkConfig, FrameFeatures
 from server.analysis.matching import face_distance
 from server.analysis.presence import PresenceAlert, PresenceConfig, PresenceMonitor
+from server.attendance_records import AttendanceBook
 from server.config import Settings
 from server.events import EventBus
 from server.store import sessions
@@ -39,6 +40,7 @@ class StreamServices:
     bus: EventBus
     frames: FramePool
     snapshots: PhotoStore
+    attendance: AttendanceBook
 
 
 def challenge_config(settings: Settings) -> ChallengeConfig:
@@ -185,19 +187,13 @@ class StudentMonitor:
         if status.state is State.PASSED:
             distance = self.distances[-1] if self.distances else None
             method = "+".join(a.value for a in status.completed)
-            _, new = await asyncio.to_thread(
-                sessions.record_attendance,
-                self.services.db,
-                self.session_id,
-                self.roll_no,
-                method,
-                distance,
+            row = await self.services.attendance.verified_async(
+                self.session_id, self.roll_no, self.name, method, distance
             )
             self.presence = PresenceMonitor(self._presence_config(), time.monotonic())
-            await self._event("verified", "info", {"method": method, "distance": distance})
-            log.info(
-                "event=verified roll_no=%s session=%s new=%s", self.roll_no, self.session_id, new
-            )
+            detail = {"method": method, "distance": distance, "ledger_row": row and row.row_hash}
+            await self._event("verified", "info", detail)
+            log.info("event=verified roll_no=%s session=%s", self.roll_no, self.session_id)
         else:
             await self._event("verification_failed", "alert", {"reason": status.reason})
         if self._send:

@@ -159,6 +159,10 @@ async def test_responsive_person_is_verified_once(server: TestClient, person: Re
     ]
     kinds = [e["kind"] for e in events]
     assert kinds.count("verified") == 1 and "connected" in kinds and "disconnected" in kinds
+    # The daily ledger holds the student once, whatever the reconnects.
+    ledger = (await (await server.get("/api/attendance?format=csv")).read()).decode()
+    lines = ledger.strip().splitlines()
+    assert len(lines) == 2 and ",S1," in lines[1] and "blink+turn_right+turn_left" in lines[1]
 
 
 async def test_photo_attacker_is_not_verified(server: TestClient, person: Recording) -> None:
