@@ -11,6 +11,7 @@ from aiohttp import web
 from attendance.ledger import Ledger
 from server.api import (
     attendance,
+    auth,
     compare,
     forensics,
     health,
@@ -19,6 +20,15 @@ from server.api import (
     sessions,
     students,
 )
+from server.api.access import (
+    ADMIN,
+    COOKIES,
+    INVIGILATOR,
+    PUBLIC,
+    access_middleware,
+    role,
+)
+from server.api.auth import THROTTLE
 from server.api.context import (
     ATTENDANCE,
     BUS,
@@ -31,6 +41,7 @@ from server.api.context import (
 )
 from server.api.errors import error_middleware
 from server.attendance_records import AttendanceBook
+from server.auth import LoginThrottle, SessionCookies
 from server.config import Settings
 from server.enrolment import Enrolment
 from server.events import EventBus
@@ -40,20 +51,24 @@ from server.store.photos import PhotoStore
 from server.streams.frame_workers import FramePool
 from server.streams.registry import StreamRegistry
 from server.streams.student import StreamServices
+from server.tokens import load_or_create_key
 from server.workers import AnalysisPool
 
 log = logging.getLogger("invigilator.app")
 
 # Pages served from web/: path -> file below it.
 PAGES = {
-    "/": "index.html",
-    "/compare": "compare/index.html",
-    "/admin": "admin/index.html",
-    "/forensics": "forensics/index.html",
+    "/": ("index.html", PUBLIC),
+    "/login": ("login/index.html", PUBLIC),
+    "/compare": ("compare/index.html", INVIGILATOR),
+    "/forensics": ("forensics/index.html", INVIGILATOR),
+    "/dashboard": ("invigilator/index.html", INVIGILATOR),
+    "/admin": ("admin/index.html", ADMIN),
 }
 
 
-def _page(path: Path) -> web.Handler:
+def _page(path: Path, required: str) -> web.Handler:
+    @role(required)
     async def handler(_request: web.Request) -> web.FileResponse:
         return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
@@ -65,7 +80,9 @@ def create_app(
 ) -> web.Application:
     """The whole service; tests pass warmed-up worker pools to share them between apps."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    app = web.Application(middlewares=[error_middleware], client_max_size=1024 * 1024)
+    app = web.Application(
+        middlewares=[error_middleware, access_middleware], client_max_size=1024 * 1024
+    )
     db = Database(settings.effective_database_url)
     owned_pools: list[AnalysisPool | FramePool] = []
     if pool is None:
@@ -77,6 +94,8 @@ def create_app(
     bus = EventBus()
     snapshots = PhotoStore(settings.snapshots_dir)
     app[SETTINGS] = settings
+    app[COOKIES] = SessionCookies(load_or_create_key(settings.key_file))
+    app[THROTTLE] = LoginThrottle()
     app[DATABASE] = db
     app[POOL] = pool
     app[BUS] = bus
@@ -89,10 +108,20 @@ def create_app(
     app[ATTENDANCE] = book
     app[STREAMS] = StreamRegistry(StreamServices(settings, db, bus, frames, snapshots, book))
 
-    for module in (health, students, compare, sessions, join, forensics, id_checks, attendance):
+    for module in (
+        health,
+        auth,
+        students,
+        compare,
+        sessions,
+        join,
+        forensics,
+        id_checks,
+        attendance,
+    ):
         app.add_routes(module.routes)
-    for route, file in PAGES.items():
-        app.router.add_get(route, _page(settings.web_dir / file))
+    for route, (file, required) in PAGES.items():
+        app.router.add_get(route, _page(settings.web_dir / file, required))
     app.router.add_static("/web/", settings.web_dir)
 
     async def on_startup(_app: web.Application) -> None:

@@ -185,6 +185,33 @@ def cmd_session_create(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- users -------------------------------------------------------------------------------
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    import getpass
+
+    from server.auth import hash_password
+    from server.store import users
+    from server.store.database import Database
+
+    settings = settings_from_args(args)
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != password:
+            raise ValueError("the passwords differ")
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    try:
+        users.add_user(db, args.username, args.role, hash_password(password))
+    finally:
+        db.dispose()
+    print(f"added {args.role} {args.username}")
+    return 0
+
+
 # --- ledger ------------------------------------------------------------------------------
 
 
@@ -363,6 +390,16 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--base-url", default="", help="base of the links (default: this host)")
     create.add_argument("--json", action="store_true", help="one JSON object on stdout")
     create.set_defaults(func=cmd_session_create)
+
+    user = commands.add_parser("user", help="invigilator and administrator accounts")
+    user_commands = user.add_subparsers(dest="what", required=True)
+    user_add = user_commands.add_parser("add", parents=[settings], help="create an account")
+    user_add.add_argument("username")
+    user_add.add_argument("--role", choices=("admin", "invigilator"), required=True)
+    user_add.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
+    user_add.set_defaults(func=cmd_user_add)
 
     ledger = commands.add_parser("ledger", help="the daily attendance ledger")
     ledger_commands = ledger.add_subparsers(dest="what", required=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
 
 from server.app import create_app
+from server.auth import hash_password
 from server.config import Settings
+from server.store import users
 from server.store.database import Database
 from server.streams.frame_workers import FramePool
 from server.workers import AnalysisPool
@@ -94,11 +97,43 @@ def frames() -> Iterator[FramePool]:
     frame_pool.close()
 
 
+ADMIN_PASSWORD = "correct horse battery"
+
+
+def add_account(settings: Settings, username: str, role: str) -> None:
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    users.add_user(db, username, role, hash_password(ADMIN_PASSWORD))
+    db.dispose()
+
+
+async def log_in(client: TestClient, username: str) -> None:
+    """Log the client in; its later requests carry the cookie and the CSRF header."""
+    response = await client.post(
+        "/api/login", json={"username": username, "password": ADMIN_PASSWORD}
+    )
+    assert response.status == 200, await response.text()
+    client.session.headers["X-CSRF-Token"] = (await response.json())["csrf"]
+
+
+@asynccontextmanager
+async def served(
+    settings: Settings, pool: AnalysisPool, frames: FramePool, username: str | None = "admin"
+) -> AsyncIterator[TestClient]:
+    """The whole service over real HTTP, logged in as `username` (an admin) unless None."""
+    if username is not None:
+        add_account(settings, username, "admin")
+    app = create_app(settings, pool=pool, frames=frames)
+    async with TestClient(TestServer(app)) as test_client:
+        if username is not None:
+            await log_in(test_client, username)
+        yield test_client
+
+
 @pytest.fixture
 async def client(
     settings: Settings, pool: AnalysisPool, frames: FramePool
 ) -> AsyncIterator[TestClient]:
-    """The whole service on SQLite in a temporary data directory, over real HTTP."""
-    app = create_app(settings, pool=pool, frames=frames)
-    async with TestClient(TestServer(app)) as test_client:
+    """The whole service on SQLite in a temporary data directory, logged in as an admin."""
+    async with served(settings, pool, frames) as test_client:
         yield test_client

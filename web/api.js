@@ -3,8 +3,29 @@ export class ApiError extends Error {
   constructor(code, message, status) { super(message); this.code = code; this.status = status; }
 }
 
+let csrf = null;
+
+// The CSRF token of the logged-in session, echoed on every state-changing request.
+async function csrfToken() {
+  if (csrf === null) {
+    const response = await fetch("/api/me", { credentials: "same-origin" });
+    csrf = response.ok ? (await response.json()).csrf : "";
+  }
+  return csrf;
+}
+
 export async function request(method, url, body) {
-  const response = await fetch(url, { method, body, credentials: "same-origin" });
+  const headers = {};
+  if (method !== "GET") headers["X-CSRF-Token"] = await csrfToken();
+  if (body && !(body instanceof FormData) && typeof body !== "string") {
+    body = JSON.stringify(body);
+    headers["Content-Type"] = "application/json";
+  }
+  const response = await fetch(url, { method, body, headers, credentials: "same-origin" });
+  if (response.status === 401) {
+    location.href = `/login?next=${encodeURIComponent(location.pathname)}`;
+    throw new ApiError("UNAUTHORIZED", "log in first", 401);
+  }
   if (response.status === 204) return null;
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {

@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from reportlab.graphics.shapes import Circle, Drawing, Line, PolyLine, Rect, String
+from reportlab.graphics.shapes import Circle, Drawing, Group, Line, PolyLine, Rect, String
 from reportlab.lib import colors
 
 from attendance.reports.model import Detection, FlagEvent, Prompt, TimelineSample
@@ -130,13 +130,17 @@ def _draw_panel(
         drawing.add(Line(_LEFT, y, _LEFT + plot_w, y, strokeColor=RULE, strokeWidth=0.3))
         drawing.add(String(_LEFT - 3, y - 2.2, _tick_text(tick), fontName=FONT, fontSize=6,
                            fillColor=MUTED, textAnchor="end"))
-    drawing.add(String(_LEFT + 3, bottom + _PANEL - 8, panel.label, fontName=BOLD, fontSize=6.5,
-                       fillColor=panel.colour))
     for segment in _segments(times, panel.values, int(plot_w)):
         points = [c for t, v in segment for c in (x_of(t), y_of(v))]
         if len(segment) == 1:
             points += [points[0] + 0.8, points[1]]
         drawing.add(PolyLine(points, strokeColor=panel.colour, strokeWidth=0.8))
+    # The panel's name runs up the left margin: inside the plot it would hide signal.
+    label = Group(String(0, 0, panel.label, fontName=BOLD, fontSize=7, fillColor=panel.colour,
+                         textAnchor="middle"))
+    label.translate(9, bottom + _PANEL / 2)
+    label.rotate(90)
+    drawing.add(label)
 
 
 def _draw_prompts(

@@ -54,6 +54,8 @@ def publish(
 ) -> ReportInfo:
     """Write the PDF, then its sidecar (<name>.json) carrying the same figures and the evidence."""
     path = Path(path)
+    if path.suffix.lower() == ".json":
+        raise ValueError(f"{path}: the sidecar is <name>.json, so the PDF cannot be named so")
     with atomic_writer(path) as handle:
         hashing = _HashingWriter(handle)
         pages = build_pdf(hashing, story, ctx)  # type: ignore[arg-type]

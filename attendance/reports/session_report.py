@@ -161,4 +161,4 @@ def _notes(data: SessionReportData, width: float) -> list[Flowable]:
         for n in data.reviewer_notes
     ]
     return [*story, data_table(["time", "author", "about", "note"], rows,
-                               [0.2 * width, 0.15 * width, 0.12 * width, 0.53 * width])]
+                               [0.23 * width, 0.15 * width, 0.12 * width, 0.5 * width])]

@@ -9,7 +9,15 @@ from typing import Any
 
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import CondPageBreak, Flowable, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    CondPageBreak,
+    Flowable,
+    KeepInFrame,
+    Paragraph,
+    Spacer,
+    Table,
+    TableStyle,
+)
 
 from attendance.reports.charts import timeline_chart
 from attendance.reports.common import ReportContext, integrity_section, section
@@ -225,7 +233,11 @@ def _id_check(check: IdCheck | None, width: float) -> list[Flowable]:
         [Paragraph("SSIM difference heatmap", CAPTION),
          Paragraph("changed regions boxed", CAPTION)],
     ]
-    story += [Spacer(1, 6), _grid(grid, [box_w + gap / 2] * 2)]
+    # The seed's 2x2 figure reads as one picture: never split across pages, rather shrunk a
+    # little to fit the rest of this page, or moved whole to the next when too little is left.
+    figure = KeepInFrame(0, 0, [_grid(grid, [box_w + gap / 2] * 2)], mode="shrink")
+    figure.hAlign = "CENTER"
+    story += [CondPageBreak(100 * mm), Spacer(1, 6), figure]
     return story
 
 
@@ -233,7 +245,7 @@ def _presence(data: StudentReportData, width: float) -> list[Flowable]:
     story: list[Flowable] = section("Presence events")
     if not data.presence_events:
         return [*story, Paragraph("No presence events were recorded.", BODY)]
-    thumb_w, thumb_h = 0.2 * width - 8, 22 * mm
+    thumb_w, thumb_h = 0.2 * width - 8, 22 * mm  # minus the cell padding
     rows = [
         [
             when(event.time),
@@ -245,7 +257,7 @@ def _presence(data: StudentReportData, width: float) -> list[Flowable]:
         for event in data.presence_events
     ]
     header = ["time", "kind", "severity", "detail", "snapshot"]
-    widths = [0.2 * width, 0.16 * width, 0.1 * width, 0.34 * width, 0.2 * width]
+    widths = [0.23 * width, 0.16 * width, 0.1 * width, 0.31 * width, 0.2 * width]
     return [*story, data_table(header, rows, widths)]
 
 
@@ -255,7 +267,7 @@ def _notes(data: StudentReportData, width: float) -> list[Flowable]:
         return [*story, Paragraph("No reviewer notes.", BODY)]
     rows = [[when(n.time), n.author, para(n.text)] for n in data.reviewer_notes]
     return [*story, data_table(["time", "author", "note"], rows,
-                               [0.2 * width, 0.16 * width, 0.64 * width])]
+                               [0.23 * width, 0.15 * width, 0.62 * width])]
 
 
 def _grid(rows: list[list[Any]], widths: list[float]) -> Table:

@@ -82,9 +82,11 @@ def para(value: object, style: ParagraphStyle = CELL) -> Paragraph:
 
 
 def coloured(value: str, style: ParagraphStyle = CELL_BOLD) -> Paragraph:
-    """A status word in its colour (verified green, failed red ...)."""
+    """A status word in its colour (verified green, failed red ...); a plain dash if empty."""
+    if not value or value == MISSING:
+        return Paragraph(MISSING, CELL)
     colour = STATUS_COLOURS.get(value.lower(), INK)
-    return Paragraph(f'<font color="{colour.hexval()}">{esc(value or MISSING)}</font>', style)
+    return Paragraph(f'<font color="{colour.hexval()}">{esc(value)}</font>', style)
 
 
 def number(value: float | None, digits: int = 3) -> str:

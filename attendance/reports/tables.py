@@ -32,7 +32,10 @@ def data_table(
     """A table of records: header repeated on every page, alternate rows shaded."""
     head = [Paragraph(text, HEAD_CELL) for text in header]
     body = [[_cell(value) for value in row] for row in rows]
-    table = Table([head, *body], colWidths=list(widths), repeatRows=1 if repeat_header else 0)
+    # splitInRow: one very long note or detail must flow on to the next page, not fail the build.
+    table = Table(
+        [head, *body], colWidths=list(widths), repeatRows=1 if repeat_header else 0, splitInRow=1
+    )
     style = [
         ("BACKGROUND", (0, 0), (-1, 0), HEADER_BG),
         ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
@@ -56,7 +59,7 @@ def facts_table(pairs: Sequence[tuple[str, Cell]], widths: Sequence[float]) -> T
         for label, value in pairs[i : i + 2]:
             row += [label, _cell(value)]
         rows.append(row + [""] * (4 - len(row)))
-    table = Table(rows, colWidths=list(widths))
+    table = Table(rows, colWidths=list(widths), splitInRow=1)
     table.setStyle(
         TableStyle(
             [

@@ -35,8 +35,6 @@ class MouthShape:
     opening: float  # inner-lip gap: mean of 61-67, 62-66, 63-65
     lift_left: float  # how far corner 48 sits above the inner-lip line (62/66 midpoint); + = up
     lift_right: float  # same for corner 54
-    offset_left: float  # horizontal distance of corner 48 from the nose line
-    offset_right: float  # horizontal distance of corner 54 from the nose line
 
 
 @dataclass(frozen=True)
@@ -126,19 +124,16 @@ def _upright(landmarks: np.ndarray) -> np.ndarray:
 
 
 def mouth_shape(landmarks: np.ndarray) -> MouthShape:
-    """Width, opening, corner lift and corner offsets of the mouth, roll-corrected and scaled."""
+    """Width, opening and corner lift of the mouth, roll-corrected and scaled by the IOD."""
     pts = _upright(landmarks)
     scale = inter_ocular(landmarks) or 1.0
     lip_line_y = (pts[62, 1] + pts[66, 1]) / 2.0
-    nose_x = float(np.mean(pts[27:31, 0]))  # nose bridge and tip: the face's vertical axis
     opening = float(np.mean([_dist(pts[a], pts[b]) for a, b in ((61, 67), (62, 66), (63, 65))]))
     return MouthShape(
         width=_dist(pts[MOUTH_LEFT], pts[MOUTH_RIGHT]) / scale,
         opening=opening / scale,
         lift_left=float(lip_line_y - pts[MOUTH_LEFT, 1]) / scale,
         lift_right=float(lip_line_y - pts[MOUTH_RIGHT, 1]) / scale,
-        offset_left=float(nose_x - pts[MOUTH_LEFT, 0]) / scale,
-        offset_right=float(pts[MOUTH_RIGHT, 0] - nose_x) / scale,
     )
 
 

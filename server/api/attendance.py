@@ -8,6 +8,7 @@ from datetime import date
 
 from aiohttp import web
 
+from server.api.access import ADMIN, INVIGILATOR, USER, role
 from server.api.context import ATTENDANCE
 from server.api.errors import ApiError
 from server.api.sessions import read_json
@@ -25,20 +26,22 @@ def _day(value: str | None, name: str) -> date | None:
 
 
 @routes.post("/api/sessions/{session_id}/attendance")
+@role(INVIGILATOR)
 async def manual_entry(request: web.Request) -> web.Response:
-    """JSON {roll_no, reason, recorded_by?}: a student recorded by hand."""
+    """JSON {roll_no, reason}: a student recorded by hand by the logged-in invigilator."""
     body = await read_json(request)
     row = await asyncio.to_thread(
         request.app[ATTENDANCE].manual,
         request.match_info["session_id"],
         str(body.get("roll_no") or ""),
         str(body.get("reason") or ""),
-        str(body.get("recorded_by") or "api"),
+        request[USER].username,
     )
     return web.json_response({"recorded": True, "row": asdict(row) if row else None}, status=201)
 
 
 @routes.get("/api/attendance")
+@role(INVIGILATOR)
 async def export(request: web.Request) -> web.Response:
     """?from=DATE&to=DATE&format=csv|pdf: the ledger rows of those days."""
     start = _day(request.query.get("from"), "from")
@@ -66,6 +69,7 @@ async def export(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/ledger")
+@role(ADMIN)
 async def ledger_state(request: web.Request) -> web.Response:
     """The ledger's days, its chain head and whether the chain verifies."""
     ledger = request.app[ATTENDANCE].ledger

@@ -8,6 +8,7 @@ import base64
 from aiohttp import web
 
 from server.analysis.matching import verify
+from server.api.access import INVIGILATOR, role
 from server.api.context import POOL, SETTINGS
 from server.api.uploads import request_form
 from server.workers import DescribedFace, describe_photo
@@ -31,6 +32,7 @@ def _face_json(face: DescribedFace) -> dict[str, object]:
 
 
 @routes.post("/api/compare")
+@role(INVIGILATOR)
 async def compare(request: web.Request) -> web.Response:
     """image1, image2 (and overlay=1) -> distance, match, threshold, both faces."""
     settings, pool = request.app[SETTINGS], request.app[POOL]

@@ -12,6 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
+from server.api.access import INVIGILATOR, PUBLIC, role
 from server.api.context import POOL, SETTINGS
 from server.api.errors import ApiError
 from server.api.uploads import UploadedFile, request_form
@@ -70,6 +71,7 @@ def _safe_name(name: str, index: int) -> str:
 
 
 @routes.post("/analyze")
+@role(INVIGILATOR)
 async def analyze(request: web.Request) -> web.Response:
     """image (+ optional reference), format=json|zip, inline=1 to embed heatmaps in the JSON."""
     async with request_form(request) as form:
@@ -88,6 +90,7 @@ async def analyze(request: web.Request) -> web.Response:
 
 
 @routes.post("/batch")
+@role(INVIGILATOR)
 async def batch(request: web.Request) -> web.Response:
     """images (several) -> zip: one folder per image and batch_summary.json."""
     async with request_form(request) as form:
@@ -118,6 +121,7 @@ async def batch(request: web.Request) -> web.Response:
 
 
 @routes.post("/compare")
+@role(INVIGILATOR)
 async def compare(request: web.Request) -> web.Response:
     """image1 (the reference), image2 -> SSIM after registration, changed regions, hashes."""
     settings = request.app[SETTINGS]
@@ -136,6 +140,7 @@ async def compare(request: web.Request) -> web.Response:
 
 
 @routes.post("/metadata")
+@role(INVIGILATOR)
 async def metadata(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     async with request_form(request) as form:
@@ -145,5 +150,6 @@ async def metadata(request: web.Request) -> web.Response:
 
 
 @routes.get("/health")
+@role(PUBLIC)
 async def health(_request: web.Request) -> web.Response:
     return web.json_response({"status": "ok", "service": "invigilator-forensics"})

@@ -7,12 +7,14 @@ import asyncio
 from aiohttp import web
 
 from server import __version__
+from server.api.access import PUBLIC, role
 from server.api.context import DATABASE
 
 routes = web.RouteTableDef()
 
 
 @routes.get("/api/health")
+@role(PUBLIC)
 async def health(request: web.Request) -> web.Response:
     tables = await asyncio.to_thread(request.app[DATABASE].table_names)
     return web.json_response(

@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from server.api.access import INVIGILATOR, role
 from server.api.context import DATABASE, SETTINGS
 from server.api.errors import ApiError
 from server.store import id_checks
@@ -28,17 +29,20 @@ def _file(request: web.Request, name: str) -> web.FileResponse:
 
 
 @routes.get("/api/id-checks/{check_id}")
+@role(INVIGILATOR)
 async def get_check(request: web.Request) -> web.Response:
     record = await _record(request)
     return web.json_response({**record.to_dict(), "report": record.report})
 
 
 @routes.get("/api/id-checks/{check_id}/photo")
+@role(INVIGILATOR)
 async def get_photo(request: web.Request) -> web.FileResponse:
     return _file(request, (await _record(request)).photo_file)
 
 
 @routes.get("/api/id-checks/{check_id}/heatmaps/{name}.png")
+@role(INVIGILATOR)
 async def get_heatmap(request: web.Request) -> web.FileResponse:
     record = await _record(request)
     name = record.heatmap_files.get(request.match_info["name"])
@@ -48,6 +52,7 @@ async def get_heatmap(request: web.Request) -> web.FileResponse:
 
 
 @routes.get("/api/sessions/{session_id}/id-checks")
+@role(INVIGILATOR)
 async def session_checks(request: web.Request) -> web.Response:
     records = await asyncio.to_thread(
         id_checks.list_id_checks, request.app[DATABASE], request.match_info["session_id"]

@@ -7,6 +7,7 @@ import asyncio
 from aiohttp import web
 from aiortc import RTCSessionDescription
 
+from server.api.access import STUDENT, role
 from server.api.context import DATABASE, ID_PHOTOS, SETTINGS, STREAMS
 from server.api.errors import ApiError
 from server.api.uploads import request_form
@@ -30,6 +31,7 @@ async def admitted(request: web.Request) -> JoinClaims:
 
 
 @routes.get("/join/{token}")
+@role(STUDENT)
 async def join_page(request: web.Request) -> web.StreamResponse:
     try:
         await admitted(request)
@@ -45,6 +47,7 @@ async def join_page(request: web.Request) -> web.StreamResponse:
 
 
 @routes.get("/api/join/{token}")
+@role(STUDENT)
 async def join_info(request: web.Request) -> web.Response:
     claims = await admitted(request)
     db = request.app[DATABASE]
@@ -62,6 +65,7 @@ async def join_info(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/join/{token}/offer")
+@role(STUDENT)
 async def offer(request: web.Request) -> web.Response:
     """SDP offer in, SDP answer out; the same token reconnects to the same student state."""
     claims = await admitted(request)
@@ -83,6 +87,7 @@ async def offer(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/join/{token}/id-photo")
+@role(STUDENT)
 async def id_photo(request: web.Request) -> web.Response:
     """The student's ID photo: checked and stored; the student only learns it was received."""
     claims = await admitted(request)

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from aiohttp import web
 
+from server.api.access import INVIGILATOR, role
 from server.api.context import DATABASE, SETTINGS, STREAMS
 from server.api.errors import ApiError
 from server.exam_sessions import create_session, join_links, parse_roster
@@ -42,6 +43,7 @@ async def read_json(request: web.Request) -> dict[str, object]:
 
 
 @routes.post("/api/sessions")
+@role(INVIGILATOR)
 async def create(request: web.Request) -> web.Response:
     """JSON {name, roll_nos: [...] | roster: "csv text", starts_at?, ends_at?}."""
     body = await read_json(request)
@@ -64,12 +66,14 @@ async def create(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/sessions")
+@role(INVIGILATOR)
 async def list_all(request: web.Request) -> web.Response:
     records = await asyncio.to_thread(sessions.list_sessions, request.app[DATABASE])
     return web.json_response({"sessions": [r.to_dict() for r in records]})
 
 
 @routes.get("/api/sessions/{session_id}")
+@role(INVIGILATOR)
 async def get_one(request: web.Request) -> web.Response:
     record = await asyncio.to_thread(
         sessions.get_session, request.app[DATABASE], request.match_info["session_id"]
@@ -78,6 +82,7 @@ async def get_one(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/sessions/{session_id}/links")
+@role(INVIGILATOR)
 async def links(request: web.Request) -> web.Response:
     record = await asyncio.to_thread(
         sessions.get_session, request.app[DATABASE], request.match_info["session_id"]
@@ -87,6 +92,7 @@ async def links(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/sessions/{session_id}/close")
+@role(INVIGILATOR)
 async def close(request: web.Request) -> web.Response:
     record = await asyncio.to_thread(
         sessions.set_status, request.app[DATABASE], request.match_info["session_id"], "closed"
@@ -96,6 +102,7 @@ async def close(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/sessions/{session_id}/attendance")
+@role(INVIGILATOR)
 async def attendance(request: web.Request) -> web.Response:
     rows = await asyncio.to_thread(
         sessions.list_attendance, request.app[DATABASE], request.match_info["session_id"]
@@ -117,6 +124,7 @@ async def attendance(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/sessions/{session_id}/students/{roll_no}/events")
+@role(INVIGILATOR)
 async def student_events(request: web.Request) -> web.Response:
     rows = await asyncio.to_thread(
         sessions.list_events,
@@ -128,6 +136,7 @@ async def student_events(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/events/{event_id}/snapshot")
+@role(INVIGILATOR)
 async def snapshot(request: web.Request) -> web.FileResponse:
     try:
         event_id = int(request.match_info["event_id"])

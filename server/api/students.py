@@ -6,6 +6,7 @@ import asyncio
 
 from aiohttp import web
 
+from server.api.access import ADMIN, INVIGILATOR, role
 from server.api.context import ENROLMENT
 from server.api.uploads import request_form
 from server.store import students
@@ -14,6 +15,7 @@ routes = web.RouteTableDef()
 
 
 @routes.post("/api/students")
+@role(ADMIN)
 async def create_student(request: web.Request) -> web.Response:
     async with request_form(request) as form:
         photo = form.image("photo")
@@ -24,6 +26,7 @@ async def create_student(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/students")
+@role(INVIGILATOR)
 async def list_students(request: web.Request) -> web.Response:
     enrolment = request.app[ENROLMENT]
     records = await asyncio.to_thread(students.list_students, enrolment.db)
@@ -31,6 +34,7 @@ async def list_students(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/students/{roll_no}")
+@role(INVIGILATOR)
 async def get_student(request: web.Request) -> web.Response:
     enrolment = request.app[ENROLMENT]
     record = await asyncio.to_thread(
@@ -40,6 +44,7 @@ async def get_student(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/students/{roll_no}/photo")
+@role(INVIGILATOR)
 async def get_photo(request: web.Request) -> web.FileResponse:
     enrolment = request.app[ENROLMENT]
     record = await asyncio.to_thread(
@@ -51,6 +56,7 @@ async def get_photo(request: web.Request) -> web.FileResponse:
 
 
 @routes.patch("/api/students/{roll_no}")
+@role(ADMIN)
 async def update_student(request: web.Request) -> web.Response:
     async with request_form(request) as form:
         photo = form.optional_image("photo")
@@ -63,12 +69,14 @@ async def update_student(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/students/{roll_no}")
+@role(ADMIN)
 async def delete_student(request: web.Request) -> web.Response:
     await request.app[ENROLMENT].delete(request.match_info["roll_no"])
     return web.Response(status=204)
 
 
 @routes.post("/api/students/{roll_no}/verify")
+@role(INVIGILATOR)
 async def verify_student(request: web.Request) -> web.Response:
     async with request_form(request) as form:
         photo = form.image("photo")

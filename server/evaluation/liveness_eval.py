@@ -44,6 +44,7 @@ from server.evaluation.actors import (
     Repertoire,
     ReplayAttacker,
     ResponsiveActor,
+    Shot,
     encode_frame,
     repertoire_from_labels,
 )
@@ -84,36 +85,32 @@ class Labels:
     uncertain: dict[str, list[Interval]]
 
 
-def _intervals(rows: list[list[object]]) -> list[Interval]:
-    out = []
-    for row in rows:
-        direction = str(row[2]) if len(row) > 2 and isinstance(row[2], str) else None
-        out.append(Interval(int(row[0]), int(row[1]), direction))  # type: ignore[call-overload]
-    return out
+def _intervals(rows: list[list[Any]]) -> list[Interval]:
+    """Label rows [start, end] or [start, end, direction] as intervals."""
+    return [Interval(int(r[0]), int(r[1]), r[2] if len(r) > 2 else None) for r in rows]
 
 
-def _uncertain_for(kind: str, raw: list[dict[str, object]], frames: int) -> list[Interval]:
-    words = _UNCERTAIN_WORDS[kind]
+def _uncertain_for(kind: str, items: list[dict[str, Any]], frames: int) -> list[Interval]:
+    """The uncertain ranges whose type concerns this kind of event."""
     out = []
-    for item in raw:
-        start, end = (int(v) for v in item["frames"])  # type: ignore[union-attr]
-        if end - start + 1 >= _DESCRIPTIVE_SHARE * frames:
-            continue
-        if any(w in str(item.get("type", "")).lower() for w in words):
+    for item in items:
+        start, end = (int(v) for v in item["frames"])
+        relevant = any(w in str(item.get("type", "")).lower() for w in _UNCERTAIN_WORDS[kind])
+        if relevant and end - start + 1 < _DESCRIPTIVE_SHARE * frames:
             out.append(Interval(start, end))
     return out
 
 
-def parse_labels(data: dict[str, object]) -> Labels:
+def parse_labels(data: dict[str, Any]) -> Labels:
     """Labels from the parsed JSON of one video."""
-    frames = int(data["frames"])  # type: ignore[arg-type]
-    raw_uncertain = data.get("uncertain", [])
+    frames = int(data["frames"])
+    uncertain = data.get("uncertain", [])
     return Labels(
         video=str(data["video"]),
-        fps=float(data["fps"]),  # type: ignore[arg-type]
+        fps=float(data["fps"]),
         frames=frames,
-        positives={k: _intervals(data.get(v, [])) for k, v in _POSITIVES.items()},  # type: ignore[arg-type]
-        uncertain={k: _uncertain_for(k, raw_uncertain, frames) for k in _UNCERTAIN_WORDS},  # type: ignore[arg-type]
+        positives={kind: _intervals(data.get(key, [])) for kind, key in _POSITIVES.items()},
+        uncertain={kind: _uncertain_for(kind, uncertain, frames) for kind in _UNCERTAIN_WORDS},
     )
 
 
@@ -168,21 +165,23 @@ def _round(value: float | None) -> float | None:
 def score_detections(
     kind: str, detections: list[Interval], labels: Labels, slack: int = 2
 ) -> Score:
-    """Match detected frame intervals against one kind of labelled events."""
+    """Match detected frame intervals against one kind of labelled events.
+
+    A detection overlapping a labelled event (within `slack` frames, the same way for turns)
+    is true; else one overlapping an uncertain range of its kind is ignored; else it is a
+    false alarm (winks detected as blinks, talking or smirks detected as smiles included).
+    """
     positives = labels.positives[kind]
-    same_way = [
-        d
-        for d in detections
-        if any(d.overlaps(p, slack) and _same_direction(d, p) for p in positives)
-    ]
-    score = Score(labelled=len(positives), true_detections=len(same_way))
-    score.found = sum(
-        any(d.overlaps(p, slack) and _same_direction(d, p) for d in detections) for p in positives
-    )
+
+    def matched(d: Interval, p: Interval) -> bool:
+        return d.overlaps(p, slack) and _same_direction(d, p)
+
+    score = Score(labelled=len(positives))
+    score.found = sum(any(matched(d, p) for d in detections) for p in positives)
     for d in detections:
-        if d in same_way:
-            continue
-        if any(d.overlaps(u, slack) for u in labels.uncertain[kind]):
+        if any(matched(d, p) for p in positives):
+            score.true_detections += 1
+        elif any(d.overlaps(u, slack) for u in labels.uncertain[kind]):
             score.ignored_detections += 1
         else:
             score.false_detections += 1
@@ -399,9 +398,9 @@ def playable_machine(
     rng = random.Random(f"redraw-{seed}")
     redrawn = 0
     for k in range(1, len(machine.sequences)):
+        redrawn += not all(playable(a) for a in machine.sequences[k])
         while not all(playable(a) for a in machine.sequences[k]):
             machine.sequences[k] = draw_sequence(rng, config.actions, config.steps)
-            redrawn += 1
     return machine, redrawn
 
 
@@ -415,28 +414,30 @@ def genuine_session(
         return None
     machine, redrawn = found
     actor = ResponsiveActor(video.repertoire, video.fps, seed)
-    stream = (
-        (replace(video.features[shot.source], timestamp=shot.timestamp), shot.source)
-        for shot in actor.shots()
-    )
     identity = partial(_footage_distance, video, _enrolled(video))
-    return run_session(machine, stream, identity, actor.on_prompt), redrawn
-
-
-def _footage_distance(video: VideoData, enrolled: np.ndarray, index: int) -> float:
-    return _distance(enrolled, _footage_embedding(video, index))
+    return run_session(machine, _replayed(video, actor.shots()), identity, actor.on_prompt), redrawn
 
 
 def replay_session(video: VideoData, seed: int, config: ChallengeConfig) -> SessionResult:
     """The footage straight through (looping), deaf to prompts, against one seeded machine."""
     machine = ChallengeMachine(config, seed)
     attacker = ReplayAttacker(len(video.features), video.fps)
-    stream = (
-        (replace(video.features[shot.source], timestamp=shot.timestamp), shot.source)
-        for shot in attacker.shots()
-    )
     identity = partial(_footage_distance, video, _enrolled(video))
-    return run_session(machine, stream, identity, attacker.on_prompt)
+    return run_session(machine, _replayed(video, attacker.shots()), identity, attacker.on_prompt)
+
+
+def _replayed(video: VideoData, shots: Iterator[Shot]) -> Iterator[tuple[FrameFeatures, int]]:
+    """Features of the footage frames a player shows, at the player's timestamps.
+
+    Direct mode reuses the features measured once on the footage: the pixels are the same
+    frames, only re-timed (the tracker state at a jump between segments is the one thing
+    this leaves out)."""
+    for shot in shots:
+        yield replace(video.features[shot.source], timestamp=shot.timestamp), shot.source
+
+
+def _footage_distance(video: VideoData, enrolled: np.ndarray, index: int) -> float:
+    return _distance(enrolled, _footage_embedding(video, index))
 
 
 class PhotoStream:
@@ -462,11 +463,12 @@ class PhotoStream:
             yield self.features[n], n
             n += 1
 
-    def embedding(self, n: int) -> np.ndarray | None:
-        """Embedding of the face in frame n (frames are a pure function of n)."""
+    def distance(self, enrolled: np.ndarray, n: int) -> float:
+        """Embedding distance of the face in frame n to the enrolled one."""
         if n not in self._embeddings:
+            # Frames are a pure function of n, so the frame is simply drawn again.
             self._embeddings[n] = _face_embedding(self.attacker.frame(n), self.features[n])
-        return self._embeddings[n]
+        return _distance(enrolled, self._embeddings[n])
 
 
 def photo_session(video: VideoData, seed: int, config: ChallengeConfig) -> SessionResult:
@@ -474,9 +476,8 @@ def photo_session(video: VideoData, seed: int, config: ChallengeConfig) -> Sessi
     if video.photo is None:
         video.photo = PhotoStream(video)
     photo = video.photo
-    enrolled = _enrolled(video)
     machine = ChallengeMachine(config, seed)
-    identity = lambda n: _distance(enrolled, photo.embedding(n))  # noqa: E731
+    identity = partial(photo.distance, _enrolled(video))
     return run_session(machine, photo.stream(), identity, photo.attacker.on_prompt)
 
 

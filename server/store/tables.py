@@ -168,3 +168,36 @@ class IdCheck(Base):
     reused_by: Mapped[list[str]] = mapped_column(JSON, default=list, nullable=False)
     report: Mapped[dict[str, object]] = mapped_column(JSON, nullable=False)
     heatmap_files: Mapped[dict[str, str]] = mapped_column(JSON, default=dict, nullable=False)
+
+
+class User(Base):
+    """An invigilator or administrator account (students never log in)."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True, nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)  # admin | invigilator
+    password_hash: Mapped[str] = mapped_column(String(200), nullable=False)  # argon2id
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Review(Base):
+    """An invigilator's review of a student in a session: reviewed flag and notes."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (UniqueConstraint("session_id", "student_id", name="uq_review_once"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    session_id: Mapped[str] = mapped_column(
+        ForeignKey("exam_sessions.id", ondelete="CASCADE"), nullable=False
+    )
+    student_id: Mapped[int] = mapped_column(
+        ForeignKey("students.id", ondelete="CASCADE"), nullable=False
+    )
+    reviewed: Mapped[bool] = mapped_column(default=False, nullable=False)
+    reviewed_by: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    notes: Mapped[list[dict[str, str]]] = mapped_column(JSON, default=list, nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, default=utcnow, onupdate=utcnow, nullable=False
+    )

@@ -7,7 +7,10 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, async_playwright
+from aiohttp.test_utils import TestClient
+from playwright.async_api import Browser, Page, async_playwright
+
+from tests.conftest import ADMIN_PASSWORD
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
@@ -39,3 +42,12 @@ def artifact(name: str) -> Path:
     """Where a test keeps a screenshot for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS / name
+
+
+async def browser_login(page: Page, client: TestClient, then: str, username: str = "admin") -> None:
+    """Log in through the login page and land on `then`."""
+    await page.goto(str(client.make_url(f"/login?next={then}")))
+    await page.fill("#username", username)
+    await page.fill("#password", ADMIN_PASSWORD)
+    await page.click("#login button[type=submit]")
+    await page.wait_for_url(f"**{then}")

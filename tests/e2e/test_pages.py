@@ -7,14 +7,14 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from playwright.async_api import Browser, expect
 
-from tests.e2e.conftest import artifact
+from tests.e2e.conftest import artifact, browser_login
 
 
 async def test_compare_page_shows_overlays_and_distance(
     browser: Browser, client: TestClient, deepface_dir: Path
 ) -> None:
     page = await browser.new_page()
-    await page.goto(str(client.make_url("/compare")))
+    await browser_login(page, client, "/compare")
     await page.set_input_files("#image1", deepface_dir / "img1.jpg")
     await page.set_input_files("#image2", deepface_dir / "img2.jpg")
     await page.click("#predict")
@@ -36,7 +36,7 @@ async def test_admin_page_enrols_lists_and_reports_errors(
 ) -> None:
     page = await browser.new_page()
     page.on("dialog", lambda dialog: dialog.accept())
-    await page.goto(str(client.make_url("/admin")))
+    await browser_login(page, client, "/admin")
     await page.fill("#roll_no", "R100")
     await page.fill("#name", "Grace Hopper")
     await page.set_input_files("#photo", deepface_dir / "img1.jpg")
@@ -63,7 +63,7 @@ async def test_forensics_page_shows_summary_and_heatmaps(
     casia = shared_data / "forgery" / "casia1"
     name = "Sp_Sp_D_CNN_A_pla0070_pla0073_0273"
     page = await browser.new_page()
-    await page.goto(str(client.make_url("/forensics")))
+    await browser_login(page, client, "/forensics")
     await page.set_input_files("#image", casia / f"{name}_tampered.png")
     await page.set_input_files("#reference", casia / f"{name}_authentic.png")
     await page.click("#analyse button[type=submit]")

@@ -12,17 +12,17 @@ import aiohttp
 import cv2
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from playwright.async_api import Page, async_playwright, expect
 
 from server.analysis.challenges import Action
 from server.analysis.images import encode_jpeg
-from server.app import create_app
 from server.config import Settings
 from server.evaluation.actors import Repertoire, repertoire_from_labels
 from server.evaluation.webrtc_client import load_video
 from server.streams.frame_workers import FramePool
 from server.workers import AnalysisPool
+from tests.conftest import served
 from tests.e2e.conftest import BASE_FLAGS, CHROMIUM, artifact
 
 # Seed 2 asks: blink, turn right (nose to the image left), turn left (nose to the image right).
@@ -85,7 +85,7 @@ async def service(
     """The service with the driving_d3 person enrolled and a session with their join link."""
     settings = replace(settings, challenge_seed=SEED, attempts=2, step_timeout=5.0)
     footage, repertoire = recording(liveness_dir, "driving_d3")
-    async with TestClient(TestServer(create_app(settings, pool=pool, frames=frames))) as client:
+    async with served(settings, pool, frames) as client:
         form = aiohttp.FormData()
         form.add_field("roll_no", "E2E1")
         form.add_field("name", "Camera Student")

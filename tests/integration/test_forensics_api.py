@@ -12,13 +12,13 @@ import aiohttp
 import cv2
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from server.app import create_app
 from server.config import Settings
 from server.streams.frame_workers import FramePool
 from server.workers import AnalysisPool
+from tests.conftest import served
 
 CASIA = "Sp_Sp_D_CNN_A_pla0070_pla0073_0273"
 PORTRAIT = (24, 186, 326, 418)  # x, y, w, h of the portrait on id_card_td1_a_front.png
@@ -186,7 +186,7 @@ async def test_error_codes(
     assert bad_format.status == 400
 
     small = Settings(data_dir=tmp_path / "small", max_upload_bytes=100_000)
-    async with TestClient(TestServer(create_app(small, pool=pool, frames=frames))) as limited:
+    async with served(small, pool, frames) as limited:
         over = await limited.post("/analyze", data=form(image=("t.png", tampered)))
         assert over.status == 413 and await code_of(over) == "FILE_TOO_LARGE"
 

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 
 from server.analysis.images import encode_jpeg
 from server.api.context import STREAMS
-from server.app import create_app
 from server.config import Settings
 from server.evaluation.actors import (
     Footage,
@@ -28,6 +27,7 @@ from server.exam_sessions import signer_for
 from server.streams.frame_workers import FramePool
 from server.tokens import JoinClaims
 from server.workers import AnalysisPool
+from tests.conftest import served
 
 # Seed 2 asks blink, turn right, turn left: driving_d3 has clean footage of each.
 SEED = 2
@@ -73,8 +73,7 @@ def stream_settings(settings: Settings) -> Settings:
 async def server(
     stream_settings: Settings, pool: AnalysisPool, frames: FramePool, person: Recording
 ) -> AsyncIterator[TestClient]:
-    app = create_app(stream_settings, pool=pool, frames=frames)
-    async with TestClient(TestServer(app)) as client:
+    async with served(stream_settings, pool, frames) as client:
         await enrol(client, "S1", "Streaming Student", person.neutral_frame())
         yield client
 
@@ -237,8 +236,8 @@ async def test_lag_stays_bounded_when_analysis_cannot_keep_up(
     """Three 30-fps streams on one frame worker: frames are dropped, lag does not grow."""
     one_worker = FramePool(1)
     try:
-        app = create_app(stream_settings, pool=pool, frames=one_worker)
-        async with TestClient(TestServer(app)) as client:
+        async with served(stream_settings, pool, one_worker) as client:
+            app = client.server.app
             rolls = ["S1", "S2", "S3"]
             for roll in rolls:
                 await enrol(client, roll, roll, person.neutral_frame())
@@ -278,7 +277,6 @@ async def test_presence_alerts_after_verification(
 ) -> None:
     """Verified, then: face gone for 4 s, two faces, another person, a tab switch."""
     settings = replace(stream_settings, rematch_seconds=2.0, absence_seconds=3.0)
-    app = create_app(settings, pool=pool, frames=frames)
     live = actor_source(person)
     blank = np.full_like(person.frames[0], 90)
     pair = side_by_side(person.neutral_frame(), other_person.neutral_frame())
@@ -298,7 +296,7 @@ async def test_presence_alerts_after_verification(
             return pair
         return stranger
 
-    async with TestClient(TestServer(app)) as client:
+    async with served(settings, pool, frames) as client:
         await enrol(client, "S1", "Watched Student", person.neutral_frame())
         session_id, tokens = await new_session(client, ["S1"])
         student = await run_client(client, tokens["S1"], source, person.fps)

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
+from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from server.app import create_app
 from server.config import Settings
 from server.streams.frame_workers import FramePool
 from server.workers import AnalysisPool
+from tests.conftest import served
 
 
 def form(**fields: object) -> aiohttp.FormData:
@@ -209,7 +209,7 @@ async def test_upload_over_the_size_limit_is_413_and_not_kept(
     tmp_path: Path, pool: AnalysisPool, frames: FramePool
 ) -> None:
     settings = Settings(data_dir=tmp_path / "data", max_upload_bytes=1_000_000)
-    async with TestClient(TestServer(create_app(settings, pool=pool, frames=frames))) as client:
+    async with served(settings, pool, frames) as client:
         big = ("big.jpg", b"\xff\xd8\xff" + bytes(3_000_000))
         declared = await client.post("/api/students", data=form(roll_no="R1", name="N", photo=big))
         assert declared.status == 413 and await error_code(declared) == "FILE_TOO_LARGE"

@@ -13,12 +13,8 @@ from server.analysis.liveness import FrameFeatures, MouthShape
 
 FPS = 30.0
 OPEN_EAR = 0.30
-NEUTRAL_MOUTH = MouthShape(
-    width=0.75, opening=0.0, lift_left=0.0, lift_right=0.0, offset_left=0.37, offset_right=0.37
-)
-SMILING_MOUTH = MouthShape(
-    width=0.90, opening=0.15, lift_left=0.08, lift_right=0.08, offset_left=0.45, offset_right=0.45
-)
+NEUTRAL_MOUTH = MouthShape(width=0.75, opening=0.0, lift_left=0.0, lift_right=0.0)
+SMILING_MOUTH = MouthShape(width=0.90, opening=0.15, lift_left=0.08, lift_right=0.08)
 _LANDMARKS = np.zeros((68, 2))  # detectors read the signals, not the points
 _BOX = FaceBox(100, 100, 300, 300)
 

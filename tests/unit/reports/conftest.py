@@ -14,6 +14,8 @@ def faces() -> Path:
     found = data_dir()
     path = found / "faces" / "deepface" if found else None
     if path is None or not (path / "img1.jpg").is_file():
-        pytest.skip("face photos not found: set INVIGILATOR_DATA or place the data at "
-                    "../shared/data (needs faces/deepface/img1.jpg)")
+        pytest.skip(
+            "face photos not found: set INVIGILATOR_DATA or place the data at "
+            "../shared/data (needs faces/deepface/img1.jpg)"
+        )
     return path

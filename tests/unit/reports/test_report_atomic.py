@@ -69,3 +69,9 @@ def test_atomic_writer_replaces_only_on_success(tmp_path: Path) -> None:
 def test_missing_directory_is_an_error_not_a_partial_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         write_session_report(session_data(2), tmp_path / "nowhere" / "session.pdf")
+
+
+def test_a_pdf_path_that_would_collide_with_its_sidecar_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="sidecar"):
+        write_session_report(session_data(2), tmp_path / "session.json")
+    assert list(tmp_path.iterdir()) == []

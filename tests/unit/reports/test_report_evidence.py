@@ -17,10 +17,19 @@ from attendance.reports.evidence import evidence_of
 @pytest.mark.parametrize(
     ("value", "text"),
     [  # number serialisation samples of RFC 8785, appendix B, and a few more
-        (0.0, "0"), (-0.0, "0"), (1e21, "1e+21"), (1e20, "100000000000000000000"),
-        (333333333.33333329, "333333333.3333333"), (1e23, "1e+23"), (5e-324, "5e-324"),
-        (1.7976931348623157e308, "1.7976931348623157e+308"), (0.000001, "0.000001"),
-        (1e-7, "1e-7"), (4.5, "4.5"), (0.002, "0.002"), (-2.5e-9, "-2.5e-9"),
+        (0.0, "0"),
+        (-0.0, "0"),
+        (1e21, "1e+21"),
+        (1e20, "100000000000000000000"),
+        (333333333.33333329, "333333333.3333333"),
+        (1e23, "1e+23"),
+        (5e-324, "5e-324"),
+        (1.7976931348623157e308, "1.7976931348623157e+308"),
+        (0.000001, "0.000001"),
+        (1e-7, "1e-7"),
+        (4.5, "4.5"),
+        (0.002, "0.002"),
+        (-2.5e-9, "-2.5e-9"),
         (9007199254740992.0, "9007199254740992"),
         (295147905179352830000.0, "295147905179352830000"),
     ],
@@ -30,7 +39,7 @@ def test_numbers_follow_ecmascript(value: float, text: str) -> None:
 
 
 def test_objects_sort_keys_and_escape_like_json_stringify() -> None:
-    value = {"b": [True, None, 1], "a": "é\n\"<\x01", "€": 1, "\U0001f600": 2, "\ufb33": 3}
+    value = {"b": [True, None, 1], "a": 'é\n"<\x01', "€": 1, "\U0001f600": 2, "\ufb33": 3}
     # Keys sort by UTF-16 code units: the emoji (a surrogate pair, 0xD83D) before U+FB33.
     expected = '{"a":"é\\n\\"<\\u0001","b":[true,null,1],"€":1,"\U0001f600":2,"\ufb33":3}'
     assert canonical_json(value) == expected
@@ -40,12 +49,16 @@ def test_objects_sort_keys_and_escape_like_json_stringify() -> None:
 
 def test_evidence_hash_is_a_function_of_the_inputs_only(tmp_path: Path) -> None:
     data = session_data(5)
-    first = write_session_report(data, tmp_path / "a.pdf",
-                                 now=datetime(2025, 3, 14, 12, 0, tzinfo=UTC))
+    first = write_session_report(
+        data, tmp_path / "a.pdf", now=datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
+    )
     second = write_session_report(data, tmp_path / "b.pdf", report_id="SES-fixed")
     assert first.report_id != second.report_id
-    assert first.evidence_sha256 == second.evidence_sha256 == evidence_sha256(
-        evidence_of("session_report", data))
+    assert (
+        first.evidence_sha256
+        == second.evidence_sha256
+        == evidence_sha256(evidence_of("session_report", data))
+    )
     assert first.generated_at == datetime(2025, 3, 14, 12, 0, tzinfo=UTC)
     assert second.report_id == "SES-fixed"
 

@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from report_inputs import CHAIN_HEAD, body_std, pdf_text, render_pages, session_data, sheet_data
+from report_inputs import (
+    CHAIN_HEAD,
+    START,
+    body_std,
+    pdf_text,
+    render_pages,
+    session_data,
+    sheet_data,
+)
 
 from attendance.reports import (
     AttendanceSheetData,
+    FlagEvent,
+    ReviewerNote,
     SessionReportData,
     write_attendance_sheet,
     write_session_report,
@@ -26,10 +37,18 @@ def test_forty_student_session_report(tmp_path: Path) -> None:
     for row in data.roster:
         assert row.roll_no in text
         assert row.name in text
-    for expected in ("Algebra II midterm", "Attendance totals", "Flag timelines",
-                     "different_person", "Fire alarm test at 10:20.", "Camera replaced; recheck.",
-                     info.report_id, info.evidence_sha256, CHAIN_HEAD,
-                     f"Page {info.pages} of {info.pages}"):
+    for expected in (
+        "Algebra II midterm",
+        "Attendance totals",
+        "Flag timelines",
+        "different_person",
+        "Fire alarm test at 10:20.",
+        "Camera replaced; recheck.",
+        info.report_id,
+        info.evidence_sha256,
+        CHAIN_HEAD,
+        f"Page {info.pages} of {info.pages}",
+    ):
         assert expected in text, expected
 
     pages = render_pages(info.pdf_path, tmp_path / "png")
@@ -62,8 +81,14 @@ def test_attendance_sheet(tmp_path: Path) -> None:
     for row in data.rows:
         assert row.roll_no in text
         assert row.timestamp in text
-    for expected in ("2025-03-14 (Europe/London)", "camera failed", "j.smith", "0.4100",
-                     CHAIN_HEAD, info.report_id):
+    for expected in (
+        "2025-03-14 (Europe/London)",
+        "camera failed",
+        "j.smith",
+        "0.4100",
+        CHAIN_HEAD,
+        info.report_id,
+    ):
         assert expected in text, expected
     pages = render_pages(info.pdf_path, tmp_path / "png")
     assert len(pages) == info.pages
@@ -81,3 +106,13 @@ def test_empty_attendance_sheet_over_several_days(tmp_path: Path) -> None:
     text = pdf_text(info.pdf_path)
     assert "2025-03-01 to 2025-03-07" in text
     assert "No attendance was recorded on these days." in text
+
+
+def test_very_long_user_text_flows_over_pages(tmp_path: Path) -> None:
+    base = session_data(3)
+    essay = "word " * 4000 + "x" * 3000  # taller than a page in one table cell
+    base.roster[0].events.append(FlagEvent(START, "tab_switch", "alert", essay))
+    data = replace(base, reviewer_notes=[ReviewerNote("a.lee", START, essay)])
+    info = write_session_report(data, tmp_path / "long.pdf")
+    assert info.pages > 4
+    assert "Reviewer notes" in pdf_text(info.pdf_path)

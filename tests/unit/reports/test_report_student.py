@@ -33,12 +33,30 @@ def test_full_report_text_pages_and_sidecar(faces: Path, tmp_path: Path) -> None
     info = write_student_report(data, tmp_path / "student.pdf")
 
     text = pdf_text(info.pdf_path)
-    for expected in ("Amelia Okafor", "R-1042", "Algebra II midterm", "S-2025-03-14-ALG",
-                     "VERIFIED", "0.412", "0.600", "blink+smile+turn_left", "0.713", "6.8 %",
-                     "forged", "high", "72.5 %", "face_absent", "multiple_faces",
-                     "Second face was a proctor walking by.", "timeout waiting for smile",
-                     info.report_id, CHAIN_HEAD, info.evidence_sha256,
-                     f"Page 1 of {info.pages}", f"Page {info.pages} of {info.pages}"):
+    for expected in (
+        "Amelia Okafor",
+        "R-1042",
+        "Algebra II midterm",
+        "S-2025-03-14-ALG",
+        "VERIFIED",
+        "0.412",
+        "0.600",
+        "blink+smile+turn_left",
+        "0.713",
+        "6.8 %",
+        "forged",
+        "high",
+        "72.5 %",
+        "face_absent",
+        "multiple_faces",
+        "Second face was a proctor walking by.",
+        "timeout waiting for smile",
+        info.report_id,
+        CHAIN_HEAD,
+        info.evidence_sha256,
+        f"Page 1 of {info.pages}",
+        f"Page {info.pages} of {info.pages}",
+    ):
         assert expected in text, expected
 
     pages = render_pages(info.pdf_path, tmp_path / "png")
@@ -63,16 +81,33 @@ def test_full_report_text_pages_and_sidecar(faces: Path, tmp_path: Path) -> None
 
 def test_minimal_report_without_optional_parts(faces: Path, tmp_path: Path) -> None:
     data = student_data(
-        faces, verified=False, match_distance=None, enrolled_photo=None, live_snapshot=None,
-        landmarks_overlay=None, timeline=[], prompts=[], detections=[], id_check=None,
-        presence_events=[], reviewer_notes=[], failure_reasons=[], chain_head="",
+        faces,
+        verified=False,
+        match_distance=None,
+        enrolled_photo=None,
+        live_snapshot=None,
+        landmarks_overlay=None,
+        timeline=[],
+        prompts=[],
+        detections=[],
+        id_check=None,
+        presence_events=[],
+        reviewer_notes=[],
+        failure_reasons=[],
+        chain_head="",
     )
     info = write_student_report(data, tmp_path / "bare.pdf")
 
     text = pdf_text(info.pdf_path)
-    for expected in ("NOT VERIFIED", "no enrolled photo", "no live snapshot",
-                     "No EAR/MAR samples were recorded.", "No ID photo was checked.",
-                     "No presence events were recorded.", "No reviewer notes."):
+    for expected in (
+        "NOT VERIFIED",
+        "no enrolled photo",
+        "no live snapshot",
+        "No EAR/MAR samples were recorded.",
+        "No ID photo was checked.",
+        "No presence events were recorded.",
+        "No reviewer notes.",
+    ):
         assert expected in text, expected
     pages = render_pages(info.pdf_path, tmp_path / "png")
     assert len(pages) == info.pages
@@ -83,7 +118,9 @@ def test_markup_characters_in_user_text_are_printed_literally(faces: Path, tmp_p
     name = "Zoë <b>O'Brien</b> & <i>Sons"
     note = "looked <away> & back; a</para> <font size=40>"
     data = student_data(
-        faces, name=name, roll_no="R&D<1>",
+        faces,
+        name=name,
+        roll_no="R&D<1>",
         reviewer_notes=[ReviewerNote("x<y", START, note)],
         failure_reasons=["<script>alert(1)</script>"],
     )
@@ -106,8 +143,11 @@ def test_unreadable_images_and_odd_signals_do_not_break_the_report(
         landmarks_overlay=b"",
         timeline=[*long_run, TimelineSample(300.5, float("nan"), None, None)],
         detections=[Detection("head_nod", 10, 12)],  # a kind the chart has no colour for
-        presence_events=[PresenceEvent(START, "tab_switch", "info",
-                                       {"nested": {"a": [1, 2]}, "ratio": float("inf")})],
+        presence_events=[
+            PresenceEvent(
+                START, "tab_switch", "info", {"nested": {"a": [1, 2]}, "ratio": float("inf")}
+            )
+        ],
     )
     info = write_student_report(data, tmp_path / "odd.pdf")
 
