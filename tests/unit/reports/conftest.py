@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from report_inputs import data_dir
+
+from tests.unit.reports.report_inputs import data_dir
 
 
 @pytest.fixture(scope="session")

@@ -6,10 +6,10 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 import pytest
-from report_inputs import session_data
 
 from attendance.reports import atomic_writer, write_session_report
 from attendance.reports import output as report_output
+from tests.unit.reports.report_inputs import session_data
 
 
 def _leftovers(folder: Path) -> list[str]:

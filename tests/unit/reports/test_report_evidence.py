@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from report_inputs import session_data
 
 from attendance.reports import canonical_json, evidence_sha256, write_session_report
 from attendance.reports.evidence import evidence_of
+from tests.unit.reports.report_inputs import session_data
 
 
 @pytest.mark.parametrize(

@@ -7,16 +7,6 @@ from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
-from report_inputs import (
-    CHAIN_HEAD,
-    START,
-    body_std,
-    pdf_text,
-    render_pages,
-    session_data,
-    sheet_data,
-)
-
 from attendance.reports import (
     AttendanceSheetData,
     FlagEvent,
@@ -24,6 +14,15 @@ from attendance.reports import (
     SessionReportData,
     write_attendance_sheet,
     write_session_report,
+)
+from tests.unit.reports.report_inputs import (
+    CHAIN_HEAD,
+    START,
+    body_std,
+    pdf_text,
+    render_pages,
+    session_data,
+    sheet_data,
 )
 
 MIN_BODY_STD = 8.0

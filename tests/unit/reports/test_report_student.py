@@ -6,16 +6,6 @@ import hashlib
 import json
 from pathlib import Path
 
-from report_inputs import (
-    CHAIN_HEAD,
-    START,
-    body_std,
-    pdf_text,
-    render_pages,
-    student_data,
-    timeline,
-)
-
 from attendance.reports import (
     Detection,
     PresenceEvent,
@@ -23,6 +13,15 @@ from attendance.reports import (
     TimelineSample,
     canonical_json,
     write_student_report,
+)
+from tests.unit.reports.report_inputs import (
+    CHAIN_HEAD,
+    START,
+    body_std,
+    pdf_text,
+    render_pages,
+    student_data,
+    timeline,
 )
 
 MIN_BODY_STD = 8.0  # a page with nothing but header and footer measures 0 in its body
