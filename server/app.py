@@ -17,6 +17,7 @@ from server.api import (
     health,
     id_checks,
     join,
+    reports,
     sessions,
     students,
 )
@@ -36,6 +37,8 @@ from server.api.context import (
     ENROLMENT,
     ID_PHOTOS,
     POOL,
+    REPORTS,
+    RUNS,
     SETTINGS,
     STREAMS,
 )
@@ -46,8 +49,10 @@ from server.config import Settings
 from server.enrolment import Enrolment
 from server.events import EventBus
 from server.id_photos import IdPhotoChecks
+from server.report_builder import Reports
 from server.store.database import Database
 from server.store.photos import PhotoStore
+from server.store.runs import RunStore
 from server.streams.frame_workers import FramePool
 from server.streams.registry import StreamRegistry
 from server.streams.student import StreamServices
@@ -101,12 +106,17 @@ def create_app(
     app[BUS] = bus
     photos = PhotoStore(settings.photos_dir)
     id_files = PhotoStore(settings.id_checks_dir)
-    app[ENROLMENT] = Enrolment(settings, db, photos, pool, snapshots, id_files)
+    app[ENROLMENT] = Enrolment(
+        settings, db, photos, pool, snapshots, id_files, RunStore(settings.runs_dir)
+    )
     app[ID_PHOTOS] = IdPhotoChecks(settings, db, pool, photos, id_files, bus)
     ledger = Ledger(settings.data_dir, settings.tz)
     book = AttendanceBook(db, ledger)
     app[ATTENDANCE] = book
-    app[STREAMS] = StreamRegistry(StreamServices(settings, db, bus, frames, snapshots, book))
+    runs = RunStore(settings.runs_dir)
+    app[RUNS] = runs
+    app[REPORTS] = Reports(settings, db, photos, snapshots, id_files, runs, ledger)
+    app[STREAMS] = StreamRegistry(StreamServices(settings, db, bus, frames, snapshots, book, runs))
 
     for module in (
         health,
@@ -118,6 +128,7 @@ def create_app(
         forensics,
         id_checks,
         attendance,
+        reports,
     ):
         app.add_routes(module.routes)
     for route, (file, required) in PAGES.items():

@@ -97,6 +97,7 @@ async def _enroll_roster(settings: Settings, roster: Path, photos: Path) -> int:
     from server.enrolment import Enrolment
     from server.store.database import Database
     from server.store.photos import PhotoStore
+    from server.store.runs import RunStore
     from server.workers import AnalysisPool
 
     rows = _read_roster(roster)
@@ -110,6 +111,7 @@ async def _enroll_roster(settings: Settings, roster: Path, photos: Path) -> int:
         pool,
         PhotoStore(settings.snapshots_dir),
         PhotoStore(settings.id_checks_dir),
+        RunStore(settings.runs_dir),
     )
     show = progress_bar("enrolling")
     failures = 0
@@ -209,6 +211,44 @@ def cmd_user_add(args: argparse.Namespace) -> int:
     finally:
         db.dispose()
     print(f"added {args.role} {args.username}")
+    return 0
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    import shutil
+
+    from server.report_builder import Reports
+    from server.store.database import Database
+    from server.store.photos import PhotoStore
+    from server.store.runs import RunStore
+
+    settings = settings_from_args(args)
+    db = Database(settings.effective_database_url)
+    db.migrate()
+    reports = Reports(
+        settings,
+        db,
+        PhotoStore(settings.photos_dir),
+        PhotoStore(settings.snapshots_dir),
+        PhotoStore(settings.id_checks_dir),
+        RunStore(settings.runs_dir),
+        _ledger(settings),
+    )
+    try:
+        if args.roll_no:
+            path = reports.student_report(args.session, args.roll_no)
+        else:
+            path = reports.session_report(args.session)
+    finally:
+        db.dispose()
+    if args.out:
+        shutil.copyfile(path, args.out)
+        shutil.copyfile(path.with_suffix(".json"), Path(args.out).with_suffix(".json"))
+        path = Path(args.out)
+    print(f"wrote {path} and {path.with_suffix('.json')}")
     return 0
 
 
@@ -423,6 +463,14 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "pdf"), default="csv")
     export.add_argument("--out", help="file to write (default: standard output)")
     export.set_defaults(func=cmd_ledger_export)
+
+    report = commands.add_parser(
+        "report", parents=[settings], help="PDF audit report of a session or one student"
+    )
+    report.add_argument("session", help="session id")
+    report.add_argument("roll_no", nargs="?", help="a student's roll number (else the session)")
+    report.add_argument("--out", help="copy the PDF (and its JSON sidecar) here")
+    report.set_defaults(func=cmd_report)
 
     analyze = commands.add_parser(
         "analyze", parents=[settings], help="forensic analysis of image files"

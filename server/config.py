@@ -59,6 +59,14 @@ class Settings:
         return self.data_dir / "id-checks"
 
     @property
+    def runs_dir(self) -> Path:
+        return self.data_dir / "runs"
+
+    @property
+    def reports_dir(self) -> Path:
+        return self.data_dir / "reports"
+
+    @property
     def key_file(self) -> Path:
         return self.data_dir / "secret.key"
 

@@ -13,6 +13,7 @@ from server.store import id_checks, sessions, students
 from server.store.database import Database
 from server.store.errors import StoreError
 from server.store.photos import PhotoStore
+from server.store.runs import RunStore
 from server.workers import AnalysisPool, enrol_photo
 
 
@@ -26,6 +27,7 @@ class Enrolment:
     pool: AnalysisPool
     snapshots: PhotoStore  # presence-event stills, deleted with the student
     id_files: PhotoStore  # submitted ID photos and their heatmaps, deleted with the student
+    runs: RunStore  # verification signals and stills, deleted with the student
 
     @property
     def limits(self) -> faces.QualityLimits:
@@ -95,6 +97,7 @@ class Enrolment:
             await asyncio.to_thread(self.snapshots.delete, name)
         for name in id_files:
             await asyncio.to_thread(self.id_files.delete, name)
+        await asyncio.to_thread(self.runs.delete_student, roll_no)
 
     async def verify(self, roll_no: str, data: bytes) -> tuple[MatchResult, faces.Portrait]:
         """Distance of a new photo's face to the student's enrolled embedding."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
+import subprocess
+import tempfile
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import cv2
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 from sqlalchemy import text
@@ -137,3 +141,28 @@ async def client(
     """The whole service on SQLite in a temporary data directory, logged in as an admin."""
     async with served(settings, pool, frames) as test_client:
         yield test_client
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of a PDF, by poppler's pdftotext."""
+    if shutil.which("pdftotext") is None:
+        pytest.skip("poppler-utils is not installed (apt-get install poppler-utils)")
+    result = subprocess.run(
+        ["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True
+    )
+    return result.stdout.decode()
+
+
+def assert_pages_not_blank(pdf: bytes) -> None:
+    """Render every page with pdftoppm and check each has visible content."""
+    if shutil.which("pdftoppm") is None:
+        pytest.skip("poppler-utils is not installed (apt-get install poppler-utils)")
+    with tempfile.TemporaryDirectory() as folder:
+        source = Path(folder) / "report.pdf"
+        source.write_bytes(pdf)
+        subprocess.run(["pdftoppm", "-r", "40", "-png", str(source), f"{folder}/page"], check=True)
+        pages = sorted(Path(folder).glob("page*.png"))
+        assert pages
+        for page in pages:
+            image = cv2.imread(str(page), cv2.IMREAD_GRAYSCALE)
+            assert image is not None and float(image.std()) > 5, page.name

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from server.analysis.challenges import ChallengeConfig, ChallengeMachine, State
+from server.analysis.faces import draw_landmarks
 from server.analysis.images import encode_jpeg
 from server.analysis.liveness import BlinkConfig, FrameFeatures
 from server.analysis.matching import face_distance
@@ -23,6 +24,7 @@ from server.events import EventBus
 from server.store import sessions
 from server.store.database import Database
 from server.store.photos import PhotoStore
+from server.store.runs import RunStore
 from server.streams.frame_workers import FramePool
 
 log = logging.getLogger("invigilator.streams")
@@ -41,6 +43,7 @@ class StreamServices:
     frames: FramePool
     snapshots: PhotoStore
     attendance: AttendanceBook
+    runs: RunStore
 
 
 def challenge_config(settings: Settings) -> ChallengeConfig:
@@ -79,6 +82,8 @@ class StudentMonitor:
             maxlen=TIMELINE_SECONDS * 30
         )
         self.latest_frame: np.ndarray | None = None
+        self.latest_features: FrameFeatures | None = None
+        self._first_frame_at: float | None = None
         self.last_event: dict[str, Any] | None = None
         self._identity: asyncio.Task[None] | None = None
         self._send: Callable[[dict[str, Any]], None] | None = None
@@ -140,6 +145,10 @@ class StudentMonitor:
 
     async def on_frame(self, features: FrameFeatures, frame: np.ndarray) -> None:
         self.latest_frame = frame
+        if features.has_face:
+            self.latest_features = features
+        if self._first_frame_at is None:
+            self._first_frame_at = features.timestamp
         self._now = features.timestamp
         self.timeline.append((features.timestamp, features.ear, features.mar, features.yaw))
         if self.presence is not None:
@@ -198,6 +207,39 @@ class StudentMonitor:
             await self._event("verification_failed", "alert", {"reason": status.reason})
         if self._send:
             self._send(self._result_message())
+        self._spawn(self._save_run())
+
+    async def _save_run(self) -> None:
+        """Keep the run's signals and two stills as evidence for the audit report."""
+        origin = self._first_frame_at or 0.0
+        machine = self.machine
+        run = {
+            "verified": machine.status.state is State.PASSED,
+            "method": "+".join(a.value for a in machine.status.completed),
+            "attempts": machine.status.attempt,
+            "failures": [reason for _, reason in machine.failures],
+            "distances": [round(d, 4) for d in self.distances],
+            "timeline": [
+                [round(t - origin, 3), ear, mar, yaw] for t, ear, mar, yaw in self.timeline
+            ],
+            "prompts": [[round(t - origin, 3), a.value] for t, a in machine.prompts],
+            "detections": [
+                [e.kind, round(e.start - origin, 3), round(e.end - origin, 3)]
+                for e in machine.events
+            ],
+        }
+        stills = await asyncio.to_thread(self._stills)
+        await asyncio.to_thread(self.services.runs.save, self.session_id, self.roll_no, run, stills)
+
+    def _stills(self) -> dict[str, bytes]:
+        frame, features = self.latest_frame, self.latest_features
+        if frame is None:
+            return {}
+        stills = {"live.jpg": encode_jpeg(frame, 90)}
+        if features is not None and features.box is not None and features.landmarks is not None:
+            overlay = draw_landmarks(frame, features.box, features.landmarks)
+            stills["landmarks.jpg"] = encode_jpeg(overlay, 90)
+        return stills
 
     def _presence_config(self) -> PresenceConfig:
         settings = self.services.settings

@@ -27,7 +27,7 @@ from server.exam_sessions import signer_for
 from server.streams.frame_workers import FramePool
 from server.tokens import JoinClaims
 from server.workers import AnalysisPool
-from tests.conftest import served
+from tests.conftest import assert_pages_not_blank, pdf_text, served
 
 # Seed 2 asks blink, turn right, turn left: driving_d3 has clean footage of each.
 SEED = 2
@@ -162,6 +162,25 @@ async def test_responsive_person_is_verified_once(server: TestClient, person: Re
     ledger = (await (await server.get("/api/attendance?format=csv")).read()).decode()
     lines = ledger.strip().splitlines()
     assert len(lines) == 2 and ",S1," in lines[1] and "blink+turn_right+turn_left" in lines[1]
+    await check_reports(server, session_id)
+
+
+async def check_reports(server: TestClient, session_id: str) -> None:
+    """Both audit reports of a real run: the text says who and what; no page is blank."""
+    for url, expected in (
+        (
+            f"/api/sessions/{session_id}/students/S1/report.pdf",
+            ["Streaming Student", "S1", "blink+turn_right+turn_left"],
+        ),
+        (f"/api/sessions/{session_id}/report.pdf", ["Streaming Student", "verified"]),
+    ):
+        response = await server.get(url)
+        assert response.status == 200 and response.content_type == "application/pdf"
+        pdf = await response.read()
+        text = pdf_text(pdf)
+        for word in expected:
+            assert word in text, (url, word)
+        assert_pages_not_blank(pdf)
 
 
 async def test_photo_attacker_is_not_verified(server: TestClient, person: Recording) -> None:
