@@ -13,6 +13,7 @@ from server.api import (
     attendance,
     auth,
     compare,
+    dashboard,
     forensics,
     health,
     id_checks,
@@ -129,6 +130,7 @@ def create_app(
         id_checks,
         attendance,
         reports,
+        dashboard,
     ):
         app.add_routes(module.routes)
     for route, (file, required) in PAGES.items():
