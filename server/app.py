@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from pathlib import Path
 
 from aiohttp import web
@@ -45,12 +46,13 @@ from server.api.context import (
 )
 from server.api.errors import error_middleware
 from server.attendance_records import AttendanceBook
-from server.auth import LoginThrottle, SessionCookies
+from server.auth import LoginThrottle, SessionCookies, hash_password
 from server.config import Settings
 from server.enrolment import Enrolment
 from server.events import EventBus
 from server.id_photos import IdPhotoChecks
 from server.report_builder import Reports
+from server.store import users
 from server.store.database import Database
 from server.store.photos import PhotoStore
 from server.store.runs import RunStore
@@ -79,6 +81,22 @@ def _page(path: Path, required: str) -> web.Handler:
         return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
 
     return handler
+
+
+def bootstrap_admin(settings: Settings, db: Database) -> None:
+    """On a first start with no accounts, create "admin" with a random password and say so."""
+    if users.count_users(db):
+        return
+    password = secrets.token_urlsafe(12)
+    users.add_user(db, "admin", "admin", hash_password(password))
+    path = settings.data_dir / "initial-admin-password"
+    path.write_text(password + "\n")
+    path.chmod(0o600)
+    print(
+        f"First start: created the account admin with password {password} "
+        f"(also in {path}; add others with `invigilator user add`)",
+        flush=True,
+    )
 
 
 def create_app(
@@ -139,6 +157,7 @@ def create_app(
 
     async def on_startup(_app: web.Application) -> None:
         await asyncio.to_thread(db.migrate)
+        await asyncio.to_thread(bootstrap_admin, settings, db)
         repaired = await asyncio.to_thread(ledger.repair)
         for line in repaired.removed:
             log.warning("event=ledger_torn_line_removed file=%s line=%d", line.file, line.line)

@@ -43,3 +43,10 @@ def set_password_hash(db: Database, username: str, password_hash: str) -> None:
         row = session.scalar(select(User).where(User.username == username))
         if row is not None:
             row.password_hash = password_hash
+
+
+def count_users(db: Database) -> int:
+    from sqlalchemy import func
+
+    with db.session() as session:
+        return int(session.scalar(select(func.count()).select_from(User)) or 0)
