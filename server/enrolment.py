@@ -98,6 +98,13 @@ class Enrolment:
         for name in id_files:
             await asyncio.to_thread(self.id_files.delete, name)
         await asyncio.to_thread(self.runs.delete_student, roll_no)
+        await asyncio.to_thread(self._delete_reports, roll_no)
+
+    def _delete_reports(self, roll_no: str) -> None:
+        """Student reports hold their photos: they go too (session reports keep the name)."""
+        for path in self.settings.reports_dir.glob(f"*/{roll_no}.*"):
+            if path.suffix in (".pdf", ".json"):
+                path.unlink(missing_ok=True)
 
     async def verify(self, roll_no: str, data: bytes) -> tuple[MatchResult, faces.Portrait]:
         """Distance of a new photo's face to the student's enrolled embedding."""
