@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import sys
 from pathlib import Path
 
 from aiohttp import web
@@ -95,6 +96,7 @@ def bootstrap_admin(settings: Settings, db: Database) -> None:
     print(
         f"First start: created the account admin with password {password} "
         f"(also in {path}; add others with `invigilator user add`)",
+        file=sys.stderr,
         flush=True,
     )
 

@@ -386,6 +386,40 @@ def _write_bundle(folder: Path, bundle: ForensicBundle) -> None:
         (folder / "heatmaps" / f"{name}.png").write_bytes(png)
 
 
+def cmd_eval_liveness(args: argparse.Namespace) -> int:
+    from server.evaluation.liveness_eval import evaluate_liveness, format_report
+
+    videos = Path(args.videos)
+    direct = evaluate_liveness(videos, attempts=args.attempts, seeds=args.seeds)
+    if args.direct:
+        result: dict[str, object] = {**direct, "transport": "direct"}
+    else:
+        from server.evaluation.liveness_webrtc import evaluate_over_webrtc
+
+        webrtc = evaluate_over_webrtc(videos, attempts=args.attempts, seeds=args.webrtc_seeds)
+        # Detection scores are the footage's; BPCER/APCER are what the real peers met.
+        result = {
+            **direct,
+            "transport": "webrtc",
+            "bpcer": webrtc["bpcer"],
+            "apcer": webrtc["apcer"],
+            "direct": {"bpcer": direct["bpcer"], "apcer": direct["apcer"]},
+            "webrtc": {k: v for k, v in webrtc.items() if k != "runs"},
+            "webrtc_runs": webrtc["runs"],
+        }
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_report(direct))
+        if not args.direct:
+            webrtc_part = result["webrtc"]
+            print(
+                f"over aiortc peers ({args.webrtc_seeds} seeds): BPCER {result['bpcer']}, "
+                f"APCER {result['apcer']}, sessions {webrtc_part['sessions']}"  # type: ignore[index]
+            )
+    return 0
+
+
 def cmd_eval_forensics(args: argparse.Namespace) -> int:
     from server.evaluation.forensics_eval import evaluate_forensics, format_report
 
@@ -487,6 +521,18 @@ def build_parser() -> argparse.ArgumentParser:
     faces_eval.add_argument("--images", required=True, help="directory of the images")
     faces_eval.add_argument("--json", action="store_true", help="one JSON object on stdout")
     faces_eval.set_defaults(func=cmd_eval_faces)
+    liveness_eval = evals.add_parser("liveness", help="blink/smile detection, BPCER, APCER")
+    liveness_eval.add_argument("--videos", required=True, help="folder of *.mp4 with *.json")
+    liveness_eval.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    liveness_eval.add_argument("--attempts", type=int, default=3, help="attempts per run")
+    liveness_eval.add_argument(
+        "--direct", action="store_true", help="feed frames straight into the pipeline"
+    )
+    liveness_eval.add_argument("--seeds", type=int, default=20, help="challenge seeds (direct)")
+    liveness_eval.add_argument(
+        "--webrtc-seeds", type=int, default=2, help="challenge seeds over real peers"
+    )
+    liveness_eval.set_defaults(func=cmd_eval_liveness)
     forensics_eval = evals.add_parser("forensics", help="forgery detectors on labelled triples")
     forensics_eval.add_argument(
         "--data", required=True, help="folder of <name>_tampered/_authentic/_mask images"
