@@ -436,6 +436,14 @@ def cmd_bench_forensics(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_reports(args: argparse.Namespace) -> int:
+    from server.benchmarks.reports_bench import bench_reports, format_table
+
+    result = bench_reports(args.students, args.repeats)
+    print(json.dumps(result) if args.json else format_table(result))
+    return 0
+
+
 # --- parser ------------------------------------------------------------------------------
 
 
@@ -558,6 +566,11 @@ def build_parser() -> argparse.ArgumentParser:
     forensics_bench.add_argument("--repeats", type=int, default=3, help="runs per size")
     forensics_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
     forensics_bench.set_defaults(func=cmd_bench_forensics)
+    reports_bench = benches.add_parser("reports", help="time to write the audit reports")
+    reports_bench.add_argument("--students", type=int, default=40, help="students in the session")
+    reports_bench.add_argument("--repeats", type=int, default=5, help="runs to take the median of")
+    reports_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    reports_bench.set_defaults(func=cmd_bench_reports)
     return parser
 
 
