@@ -19,7 +19,7 @@ PUBLIC, STUDENT, INVIGILATOR, ADMIN = "public", "student", "invigilator", "admin
 RANK = {INVIGILATOR: 1, ADMIN: 2}
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 COOKIES = web.AppKey("cookies", SessionCookies)
-USER = "user"  # request key of the LoginSession
+USER = web.RequestKey("user", LoginSession)
 
 H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
