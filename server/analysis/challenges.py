@@ -59,8 +59,6 @@ PROMPTS = {
 }
 # The image direction of the nose that answers each turn prompt (see the module docstring).
 TURN_DIRECTIONS = {Action.TURN_LEFT: "image_right", Action.TURN_RIGHT: "image_left"}
-import os
-RW = float(os.environ.get("RW", "99"))
 BLINKS_NEEDED = {Action.BLINK: 1, Action.BLINK_TWICE: 2}
 
 
@@ -274,7 +272,7 @@ class ChallengeMachine:
     def _advance(self, t: float, events: list[LivenessEvent]) -> None:
         action = self.sequence[self._step]
         # Only actions that began after the prompt count: a replay cannot bank them earlier.
-        fresh = [e for e in events if self._since + 0.0 <= e.start <= self._since + RW]
+        fresh = [e for e in events if e.start >= self._since]
         if self._satisfied(action, fresh):
             if self._step + 1 < len(self.sequence):
                 self._prompt_step(t, self._step + 1)

@@ -389,14 +389,15 @@ class SmileConfig:
     neutral_window: float = 30.0  # seconds: long, so a long smile does not become neutral
     max_neutral_width: float = 0.85  # a neutral mouth is narrower than this (x IOD)
     max_neutral_lift: float = 0.02  # and its corners no higher than this above the lip line
-    min_baseline_samples: int = 15
+    min_baseline_samples: int = 15  # until then the caps alone are the neutral mouth
     min_duration: float = 0.3  # seconds the shape must hold
     max_gap: float = 0.15  # seconds of non-smile frames tolerated inside one smile
 
 
 class _Hold:
-    """Hysteresis on a per-frame condition: an event starts when the condition has held for
-    min_duration and ends when it has failed for longer than max_gap."""
+    """Hysteresis on a per-frame condition: an event is confirmed once the condition has held
+    for min_duration (forgiving gaps up to max_gap / 2), and ends when it has failed for
+    longer than max_gap."""
 
     def __init__(self, min_duration: float, max_gap: float) -> None:
         self.min_duration = min_duration
@@ -415,16 +416,23 @@ class _Hold:
                 self.confirmed = True
                 return True, None
             return False, None
-        if self.start is None or self.last_true is None or t - self.last_true <= self.max_gap:
+        if self.start is None or self.last_true is None:
+            return False, None
+        # Before confirmation only a dropped frame or two is forgiven: a talking mouth that
+        # flickers in and out of a smile shape never adds up to a held smile.
+        gap = self.max_gap if self.confirmed else self.max_gap / 2
+        if t - self.last_true <= gap:
             return False, None
         return False, self.close()
 
     def close(self) -> tuple[float, float] | None:
         """End the current run; its interval if it had been confirmed."""
-        ended = (self.start, self.last_true) if self.confirmed else None
+        ended = None
+        if self.confirmed and self.start is not None and self.last_true is not None:
+            ended = (self.start, self.last_true)
         self.start = self.last_true = None
         self.confirmed = False
-        return ended  # type: ignore[return-value]
+        return ended
 
 
 class SmileDetector:

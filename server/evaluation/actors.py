@@ -16,6 +16,7 @@ import random
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -106,18 +107,18 @@ _ACTION_KEYS = ("blinks", "winks", "smiles", "smirks", "turns", "long_eye_closur
 _NEUTRAL_MARGIN = 3
 
 
-def repertoire_from_labels(labels: Mapping[str, object], frames: int) -> Repertoire:
+def repertoire_from_labels(labels: Mapping[str, Any], frames: int) -> Repertoire:
     """Segments and neutral frames from a label file's parsed JSON."""
     busy = np.zeros(frames, dtype=bool)
     for key in _ACTION_KEYS:
-        for row in labels.get(key, []) or []:  # type: ignore[attr-defined]
+        for row in labels.get(key) or []:
             busy[max(0, int(row[0]) - _NEUTRAL_MARGIN) : int(row[1]) + _NEUTRAL_MARGIN + 1] = True
-    for item in labels.get("uncertain", []) or []:  # type: ignore[attr-defined]
+    for item in labels.get("uncertain") or []:
         start, end = (int(v) for v in item["frames"])
         if end - start + 1 < 0.8 * frames:  # whole-clip notes describe, they do not mark
             busy[start : end + 1] = True
     turns: dict[str, list[Segment]] = {"image_left": [], "image_right": []}
-    for row in labels.get("turns", []) or []:  # type: ignore[attr-defined]
+    for row in labels.get("turns") or []:
         turns.setdefault(str(row[2]), []).append(Segment(int(row[0]), int(row[1])))
     return Repertoire(
         blinks=_segments(labels.get("blinks")),
@@ -128,8 +129,8 @@ def repertoire_from_labels(labels: Mapping[str, object], frames: int) -> Reperto
     )
 
 
-def _segments(rows: object) -> tuple[Segment, ...]:
-    return tuple(Segment(int(r[0]), int(r[1])) for r in (rows or []))  # type: ignore[union-attr]
+def _segments(rows: list[list[Any]] | None) -> tuple[Segment, ...]:
+    return tuple(Segment(int(r[0]), int(r[1])) for r in (rows or []))
 
 
 class ResponsiveActor:

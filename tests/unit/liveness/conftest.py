@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -63,7 +64,7 @@ def frame(
     )
 
 
-Script = Callable[[float], dict[str, object]]
+Script = Callable[[float], dict[str, Any]]
 
 
 def sequence(
@@ -73,7 +74,7 @@ def sequence(
     n = round(seconds * FPS)
     for i in range(n):
         t = start + i / FPS
-        yield frame(t, **(script(t) if script else {}))  # type: ignore[arg-type]
+        yield frame(t, **(script(t) if script else {}))
 
 
 def between(t: float, start: float, end: float) -> bool:

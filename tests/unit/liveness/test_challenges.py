@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from typing import Any
 
 from server.analysis.challenges import (
     PROMPTS,
@@ -18,12 +19,12 @@ from server.analysis.liveness import FrameFeatures
 from tests.unit.liveness.conftest import FPS, NEUTRAL_MOUTH, OPEN_EAR, SMILING_MOUTH, frame
 
 MATCH, MISMATCH = 0.3, 0.9
-Behaviour = Callable[[float, float, Action | None], dict[str, object]]
+Behaviour = Callable[[float, float, Action | None], dict[str, Any]]
 
 
-def machine_with(*actions: Action, **config: object) -> ChallengeMachine:
+def machine_with(*actions: Action, **config: Any) -> ChallengeMachine:
     """A machine whose first attempt asks for exactly these actions."""
-    machine = ChallengeMachine(ChallengeConfig(steps=len(actions), **config), seed=1)  # type: ignore[arg-type]
+    machine = ChallengeMachine(ChallengeConfig(steps=len(actions), **config), seed=1)
     machine.sequences[0] = list(actions)
     return machine
 
@@ -43,7 +44,7 @@ def drive(
     status = machine.status
     for i in range(round(seconds * FPS)):
         t = i / FPS
-        status = machine.update(frame(t, **behaviour(t, t - prompt_at, status.action)))  # type: ignore[arg-type]
+        status = machine.update(frame(t, **behaviour(t, t - prompt_at, status.action)))
         if status.needs_identity:
             status = machine.provide_identity(distance, t)
         if (status.attempt, status.step, status.state) != shown:
@@ -56,7 +57,7 @@ def drive(
 def obedient(delay: float = 0.7) -> Behaviour:
     """Does what each prompt asks, `delay` seconds after it appears."""
 
-    def act(t: float, since: float, action: Action | None) -> dict[str, object]:
+    def act(t: float, since: float, action: Action | None) -> dict[str, Any]:
         if action is None or since < delay:
             return {}
         doing = since - delay
@@ -70,7 +71,7 @@ def obedient(delay: float = 0.7) -> Behaviour:
     return act
 
 
-def still(t: float, since: float, action: Action | None) -> dict[str, object]:
+def still(t: float, since: float, action: Action | None) -> dict[str, Any]:
     """A face that never does anything (a photo)."""
     return {}
 
@@ -135,7 +136,7 @@ def test_an_action_before_the_prompt_does_not_count() -> None:
 def test_a_blink_begun_before_its_prompt_does_not_count() -> None:
     machine = machine_with(Action.SMILE, Action.BLINK, attempts=1)
 
-    def behaviour(t: float, since: float, action: Action | None) -> dict[str, object]:
+    def behaviour(t: float, since: float, action: Action | None) -> dict[str, Any]:
         if action is not Action.SMILE:
             return {}  # after the smile: nothing more
         # Smile from 0.7 s (confirmed ~0.3 s later) and start a blink at 0.9 s: the blink
@@ -172,7 +173,7 @@ def test_two_faces_for_more_than_a_second_fail() -> None:
 
 
 def test_a_short_glitch_of_two_faces_is_forgiven() -> None:
-    def glitch(t: float, since: float, action: Action | None) -> dict[str, object]:
+    def glitch(t: float, since: float, action: Action | None) -> dict[str, Any]:
         return {**obedient()(t, since, action), "faces": 2 if 0.2 < t < 0.8 else 1}
 
     assert drive(machine_with(Action.SMILE), glitch, 6.0).state is State.PASSED
@@ -209,7 +210,7 @@ def test_the_identity_is_checked_again_at_the_end() -> None:
     for i in range(round(5 * FPS)):
         t = i / FPS
         since = t - machine.prompts[-1][0] if machine.prompts else 0.0
-        status = machine.update(frame(t, **obedient()(t, since, machine.status.action)))  # type: ignore[arg-type]
+        status = machine.update(frame(t, **obedient()(t, since, machine.status.action)))
         if status.needs_identity:
             checks.append(status.identity_phase)
             # Someone else sits down after the challenges: the end check catches it.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from server.analysis.liveness import (
     BlinkConfig,
@@ -48,7 +49,7 @@ def test_a_two_second_closure_is_not_a_blink() -> None:
 
 
 def test_a_wink_is_not_a_blink() -> None:
-    def wink(t: float) -> dict[str, object]:
+    def wink(t: float) -> dict[str, Any]:
         return {"ear": (0.05, OPEN_EAR) if between(t, 2.0, 2.2) else OPEN_EAR}
 
     assert run(BlinkDetector(), sequence(4.0, wink)) == []
@@ -56,7 +57,7 @@ def test_a_wink_is_not_a_blink() -> None:
 
 def test_the_baseline_adapts_to_narrow_eyes() -> None:
     # Open eyes at 0.19 would look closed to the fixed 0.20 rule; a dip to 0.09 is a blink.
-    def narrow(t: float) -> dict[str, object]:
+    def narrow(t: float) -> dict[str, Any]:
         return {"ear": 0.09 if between(t, 3.0, 3.15) else 0.19}
 
     detector = BlinkDetector()
@@ -76,7 +77,7 @@ def test_the_fixed_threshold_applies_until_the_baseline_has_samples() -> None:
 def test_a_squint_flickering_across_the_threshold_is_not_a_blink() -> None:
     # Eyes narrowed to ~0.55 x open for a second, noise crossing 0.6 x every other frame:
     # no frame around the dips is clearly open, so none of them is a blink.
-    def squint(t: float) -> dict[str, object]:
+    def squint(t: float) -> dict[str, Any]:
         if not between(t, 2.0, 3.0):
             return {"ear": OPEN_EAR}
         return {"ear": OPEN_EAR * (0.55 if round(t * 30) % 2 else 0.65)}
@@ -91,7 +92,7 @@ def test_a_lost_face_during_a_closure_is_not_a_blink() -> None:
 
 
 def test_two_blinks_are_two_events() -> None:
-    def two(t: float) -> dict[str, object]:
+    def two(t: float) -> dict[str, Any]:
         closed = between(t, 2.0, 2.12) or between(t, 2.6, 2.72)
         return {"ear": 0.08 if closed else OPEN_EAR}
 
@@ -102,7 +103,7 @@ def test_two_blinks_are_two_events() -> None:
 
 
 def test_a_held_smile_is_detected_once() -> None:
-    def smile(t: float) -> dict[str, object]:
+    def smile(t: float) -> dict[str, Any]:
         return {"mouth": SMILING_MOUTH if between(t, 3.0, 5.0) else NEUTRAL_MOUTH}
 
     detector = SmileDetector()
@@ -115,7 +116,7 @@ def test_a_held_smile_is_detected_once() -> None:
 
 def test_talking_is_not_a_smile() -> None:
     # Open-close cycles at ~4 Hz, the mouth a little wider on open vowels, corners level.
-    def talk(t: float) -> dict[str, object]:
+    def talk(t: float) -> dict[str, Any]:
         phase = round(t * 30) % 8
         wide = phase in (2, 3, 4)
         mouth = replace(NEUTRAL_MOUTH, width=0.86 if wide else 0.74, opening=0.25 * wide)
@@ -127,7 +128,7 @@ def test_talking_is_not_a_smile() -> None:
 def test_an_open_mouth_is_not_a_smile() -> None:
     gasp = replace(NEUTRAL_MOUTH, width=0.65, opening=0.5, lift_left=0.03, lift_right=0.03)
 
-    def surprise(t: float) -> dict[str, object]:
+    def surprise(t: float) -> dict[str, Any]:
         return {"mouth": gasp if between(t, 3.0, 5.0) else NEUTRAL_MOUTH}
 
     assert run(SmileDetector(), sequence(6.0, surprise)) == []
@@ -136,7 +137,7 @@ def test_an_open_mouth_is_not_a_smile() -> None:
 def test_a_one_sided_smirk_is_not_a_smile() -> None:
     smirk = replace(SMILING_MOUTH, width=0.86, lift_left=0.0, lift_right=0.09)
 
-    def script(t: float) -> dict[str, object]:
+    def script(t: float) -> dict[str, Any]:
         return {"mouth": smirk if between(t, 3.0, 5.0) else NEUTRAL_MOUTH}
 
     assert run(SmileDetector(), sequence(6.0, script)) == []
@@ -153,7 +154,7 @@ def test_a_broad_smile_from_the_first_frame_is_still_found() -> None:
 
 
 def test_turns_are_found_with_their_image_direction() -> None:
-    def turns(t: float) -> dict[str, object]:
+    def turns(t: float) -> dict[str, Any]:
         if between(t, 2.0, 3.0):
             return {"yaw": 25.0}
         if between(t, 4.0, 5.0):
@@ -169,7 +170,7 @@ def test_turns_are_found_with_their_image_direction() -> None:
 
 def test_turns_are_measured_from_the_rest_pose() -> None:
     # Someone sitting 20 degrees off-axis: 20 is rest, 30 is not yet a turn, 40 is.
-    def off_axis(t: float) -> dict[str, object]:
+    def off_axis(t: float) -> dict[str, Any]:
         return {"yaw": 30.0 if between(t, 2.0, 2.5) else 40.0 if between(t, 3.0, 4.0) else 20.0}
 
     events = run(TurnDetector(), sequence(5.0, off_axis))
