@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -27,7 +28,9 @@ class CreatedSession:
         }
 
 
+@functools.cache
 def signer_for(settings: Settings) -> TokenSigner:
+    """The join-token signer of a data directory (its key is read once per process)."""
     return TokenSigner(load_or_create_key(settings.key_file))
 
 
