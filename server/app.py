@@ -21,6 +21,7 @@ from server.api import (
     id_checks,
     join,
     reports,
+    roster_import,
     sessions,
     students,
 )
@@ -143,6 +144,7 @@ def create_app(
         health,
         auth,
         students,
+        roster_import,
         compare,
         sessions,
         join,

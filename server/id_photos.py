@@ -112,5 +112,5 @@ class IdPhotoChecks:
         )
         self.bus.publish(
             f"session:{record.session_id}",
-            {"kind": "event", "roll_no": record.roll_no, **event.to_dict()},
+            {"kind": "event", "roll_no": record.roll_no, "event": event.to_dict()},
         )

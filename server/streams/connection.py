@@ -18,10 +18,11 @@ from aiortc.mediastreams import MediaStreamTrack
 from av import VideoFrame
 
 from server.analysis.errors import AnalysisError
-from server.streams.intake import LatestFrame
+from server.streams.intake import LatestFrame, Received
 from server.streams.student import StudentMonitor
 
 log = logging.getLogger("invigilator.streams")
+FRAME_TIMEOUT = 5.0  # seconds without a frame after which the student counts as disconnected
 
 
 def _planes(frame: VideoFrame) -> tuple[np.ndarray, np.ndarray]:
@@ -90,7 +91,7 @@ class StreamConnection:
         assert self.intake is not None
         frames = self.monitor.services.frames
         try:
-            while (received := await self.intake.next()) is not None:
+            while (received := await self._next_frame()) is not None:
                 gray, image = await asyncio.to_thread(_planes, received.frame)
                 try:
                     # Only the luma plane crosses to the worker: HOG, the tracker and the
@@ -108,6 +109,21 @@ class StreamConnection:
         finally:
             if not self._closing:
                 asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.close()))
+
+    async def _next_frame(self) -> Received | None:
+        """The newest frame, or None once the track ended or sent nothing for a while.
+
+        A browser that vanishes (closed lid, dead network) may never close its peer; ICE
+        takes much longer to notice than a silent video track does.
+        """
+        assert self.intake is not None
+        try:
+            return await asyncio.wait_for(self.intake.next(), FRAME_TIMEOUT)
+        except TimeoutError:
+            log.info(
+                "event=stream_stalled roll_no=%s seconds=%s", self.monitor.roll_no, FRAME_TIMEOUT
+            )
+            return None
 
     async def close(self) -> None:
         """Idempotent: stop the loop, the intake and the peer; tell the monitor."""

@@ -31,6 +31,7 @@ log = logging.getLogger("invigilator.streams")
 
 TIMELINE_SECONDS = 600  # EAR/MAR/yaw kept for reports: the last 10 minutes at most
 STATUS_INTERVAL = 0.2  # the countdown is refreshed this often on the student's page
+TAB_SWITCH_CONFIRM = 2.0  # seconds the peer must stay connected after a hidden page
 
 
 @dataclass
@@ -177,7 +178,10 @@ class StudentMonitor:
             distance = face_distance(embedding, self.embedding)
             self.distances.append(distance)
             if self.presence is None:
-                self.machine.provide_identity(distance)
+                before = self.machine.status
+                status = self.machine.provide_identity(distance)
+                if (status.state, status.step) != (before.state, before.step):
+                    self._publish("status", status.to_dict())
                 self._emit_status(force=True)
                 await self._maybe_finish()
             else:
@@ -265,7 +269,13 @@ class StudentMonitor:
             alert = PresenceAlert(
                 "tab_switch", "warning", time.monotonic(), {"what": "hidden" if hidden else "blur"}
             )
-            self._spawn(self._alert(alert, self.latest_frame))
+            self._spawn(self._tab_switch(alert, self.latest_frame))
+
+    async def _tab_switch(self, alert: PresenceAlert, frame: np.ndarray | None) -> None:
+        """Closing the tab also hides it: only a page that is still streaming has switched."""
+        await asyncio.sleep(TAB_SWITCH_CONFIRM)
+        if self.connection == "connected":
+            await self._alert(alert, frame)
 
     # --- events --------------------------------------------------------------------------
 
@@ -290,7 +300,7 @@ class StudentMonitor:
             snapshot,
         )
         self.last_event = record.to_dict()
-        self._publish("event", self.last_event)
+        self._publish("event", {"event": self.last_event})
 
     def _remember(self, kind: str, severity: str, detail: dict[str, Any]) -> None:
         self._spawn(self._event(kind, severity, detail))
