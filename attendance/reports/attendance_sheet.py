@@ -29,8 +29,17 @@ def write_attendance_sheet(
 ) -> ReportInfo:
     """Write the attendance sheet PDF (landscape A4) and its JSON sidecar atomically."""
     evidence = evidence_of(KIND, data)
-    ctx = new_context(KIND, "ATT", "Attendance sheet", _days(data), evidence, data.chain_head,
-                      report_id, now, wide=True)
+    ctx = new_context(
+        KIND,
+        "ATT",
+        "Attendance sheet",
+        _days(data),
+        evidence,
+        data.chain_head,
+        report_id,
+        now,
+        wide=True,
+    )
     return publish(path, ctx, _story(data, ctx), evidence, figures(data))
 
 
@@ -87,13 +96,32 @@ def _story(data: AttendanceSheetData, ctx: ReportContext) -> list[Flowable]:
     ]
     if data.rows:
         rows = [
-            [str(i), r.timestamp, r.session, r.roll_no, r.name, r.method,
-             r.match_distance or MISSING, r.id_check or MISSING, r.recorded_by or MISSING,
-             r.reason or MISSING]
+            [
+                str(i),
+                r.timestamp,
+                r.session,
+                r.roll_no,
+                r.name,
+                r.method,
+                r.match_distance or MISSING,
+                r.id_check or MISSING,
+                r.recorded_by or MISSING,
+                r.reason or MISSING,
+            ]
             for i, r in enumerate(data.rows, start=1)
         ]
-        header = ["#", "timestamp", "session", "roll no", "name", "method", "distance",
-                  "ID check", "recorded by", "reason"]
+        header = [
+            "#",
+            "timestamp",
+            "session",
+            "roll no",
+            "name",
+            "method",
+            "distance",
+            "ID check",
+            "recorded by",
+            "reason",
+        ]
         shares = (0.035, 0.155, 0.125, 0.075, 0.15, 0.11, 0.07, 0.07, 0.09, 0.12)
         story.append(data_table(header, rows, [s * width for s in shares]))
     else:
@@ -101,8 +129,10 @@ def _story(data: AttendanceSheetData, ctx: ReportContext) -> list[Flowable]:
     if counts["per_session"]:
         story += [
             *section("Per session"),
-            data_table(["session", "rows"],
-                       [[name, str(n)] for name, n in counts["per_session"].items()],
-                       [0.4 * width, 0.12 * width]),
+            data_table(
+                ["session", "rows"],
+                [[name, str(n)] for name, n in counts["per_session"].items()],
+                [0.4 * width, 0.12 * width],
+            ),
         ]
     return story + integrity_section(ctx)

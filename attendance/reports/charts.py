@@ -70,8 +70,9 @@ def flag_strip(
     begin = _aware(start) if start else (min(times) if times else None)
     finish = _aware(end) if end else (max(times) if times else None)
     left, right, y = 4.0, width - 4.0, 14.0
-    drawing.add(Rect(left, y - 2.5, right - left, 5, fillColor=colors.HexColor("#e4e7eb"),
-                     strokeColor=None))
+    drawing.add(
+        Rect(left, y - 2.5, right - left, 5, fillColor=colors.HexColor("#e4e7eb"), strokeColor=None)
+    )
     if begin is None or finish is None:
         return drawing
     span = (finish - begin).total_seconds()
@@ -79,8 +80,16 @@ def flag_strip(
         offset = (time - begin).total_seconds()
         share = 0.5 if span <= 0 else min(max(offset / span, 0.0), 1.0)
         colour = STATUS_COLOURS.get(event.severity.lower(), MUTED)
-        drawing.add(Circle(left + share * (right - left), y, 3.2, fillColor=colour,
-                           strokeColor=colors.white, strokeWidth=0.6))
+        drawing.add(
+            Circle(
+                left + share * (right - left),
+                y,
+                3.2,
+                fillColor=colour,
+                strokeColor=colors.white,
+                strokeWidth=0.6,
+            )
+        )
     label = dict(fontName=FONT, fontSize=6.5, fillColor=MUTED)
     drawing.add(String(left, 1, begin.strftime("%H:%M:%S"), **label))
     drawing.add(String(right, 1, finish.strftime("%H:%M:%S"), textAnchor="end", **label))
@@ -117,27 +126,56 @@ def _draw_panel(
         clamped = min(max(v, panel.low), panel.high)
         return bottom + (clamped - panel.low) / (panel.high - panel.low) * _PANEL
 
-    drawing.add(Rect(_LEFT, bottom, plot_w, _PANEL, fillColor=colors.white, strokeColor=RULE,
-                     strokeWidth=0.5))
+    drawing.add(
+        Rect(
+            _LEFT, bottom, plot_w, _PANEL, fillColor=colors.white, strokeColor=RULE, strokeWidth=0.5
+        )
+    )
     for det in detections:  # shaded first so that the signal stays on top
         family = _family(det.kind)
         if family in panel.kinds or family not in _SPAN_COLOURS:
             x0, x1 = x_of(det.start), x_of(det.end)
-            drawing.add(Rect(x0, bottom, max(x1 - x0, 1.0), _PANEL, strokeColor=None,
-                             fillColor=_SPAN_COLOURS.get(family, _OTHER_SPAN)))
+            drawing.add(
+                Rect(
+                    x0,
+                    bottom,
+                    max(x1 - x0, 1.0),
+                    _PANEL,
+                    strokeColor=None,
+                    fillColor=_SPAN_COLOURS.get(family, _OTHER_SPAN),
+                )
+            )
     for tick in _ticks(panel.low, panel.high, 3):
         y = y_of(tick)
         drawing.add(Line(_LEFT, y, _LEFT + plot_w, y, strokeColor=RULE, strokeWidth=0.3))
-        drawing.add(String(_LEFT - 3, y - 2.2, _tick_text(tick), fontName=FONT, fontSize=6,
-                           fillColor=MUTED, textAnchor="end"))
+        drawing.add(
+            String(
+                _LEFT - 3,
+                y - 2.2,
+                _tick_text(tick),
+                fontName=FONT,
+                fontSize=6,
+                fillColor=MUTED,
+                textAnchor="end",
+            )
+        )
     for segment in _segments(times, panel.values, int(plot_w)):
         points = [c for t, v in segment for c in (x_of(t), y_of(v))]
         if len(segment) == 1:
             points += [points[0] + 0.8, points[1]]
         drawing.add(PolyLine(points, strokeColor=panel.colour, strokeWidth=0.8))
     # The panel's name runs up the left margin: inside the plot it would hide signal.
-    label = Group(String(0, 0, panel.label, fontName=BOLD, fontSize=7, fillColor=panel.colour,
-                         textAnchor="middle"))
+    label = Group(
+        String(
+            0,
+            0,
+            panel.label,
+            fontName=BOLD,
+            fontSize=7,
+            fillColor=panel.colour,
+            textAnchor="middle",
+        )
+    )
     label.translate(9, bottom + _PANEL / 2)
     label.rotate(90)
     drawing.add(label)
@@ -154,13 +192,23 @@ def _draw_prompts(
     row = 0
     for prompt in sorted(prompts, key=lambda p: p.t):
         x = x_of(prompt.t)
-        drawing.add(Line(x, bottom, x, top + 2, strokeColor=INK, strokeWidth=0.6,
-                         strokeDashArray=[2, 1.5]))
+        drawing.add(
+            Line(x, bottom, x, top + 2, strokeColor=INK, strokeWidth=0.6, strokeDashArray=[2, 1.5])
+        )
         # Close prompts would print over each other: alternate them between two rows.
         row = 1 - row if x - last_x < 60 else 0
         last_x = x
-        drawing.add(String(x, top + 4 + row * 9, prompt.action[:24], fontName=FONT, fontSize=6.5,
-                           fillColor=INK, textAnchor="middle"))
+        drawing.add(
+            String(
+                x,
+                top + 4 + row * 9,
+                prompt.action[:24],
+                fontName=FONT,
+                fontSize=6.5,
+                fillColor=INK,
+                textAnchor="middle",
+            )
+        )
 
 
 def _draw_time_axis(
@@ -169,10 +217,28 @@ def _draw_time_axis(
     for tick in _ticks(t0, t1, 8):
         x = x_of(tick)
         drawing.add(Line(x, bottom, x, bottom - 3, strokeColor=MUTED, strokeWidth=0.5))
-        drawing.add(String(x, bottom - 11, _tick_text(tick), fontName=FONT, fontSize=6,
-                           fillColor=MUTED, textAnchor="middle"))
-    drawing.add(String(_LEFT + (x_of(t1) - _LEFT) / 2, bottom - 20, "seconds", fontName=FONT,
-                       fontSize=6.5, fillColor=MUTED, textAnchor="middle"))
+        drawing.add(
+            String(
+                x,
+                bottom - 11,
+                _tick_text(tick),
+                fontName=FONT,
+                fontSize=6,
+                fillColor=MUTED,
+                textAnchor="middle",
+            )
+        )
+    drawing.add(
+        String(
+            _LEFT + (x_of(t1) - _LEFT) / 2,
+            bottom - 20,
+            "seconds",
+            fontName=FONT,
+            fontSize=6.5,
+            fillColor=MUTED,
+            textAnchor="middle",
+        )
+    )
 
 
 def _draw_legend(drawing: Drawing, panels: Sequence[_Panel], width: float) -> None:
@@ -188,8 +254,11 @@ def _draw_legend(drawing: Drawing, panels: Sequence[_Panel], width: float) -> No
         drawing.add(Rect(x, y - 0.5, 10, 6, fillColor=_SPAN_COLOURS[kind], strokeColor=None))
         drawing.add(String(x + 13, y, f"{kind} detected", **style))
         x += 62
-    drawing.add(Line(x, y + 2.5, x + 12, y + 2.5, strokeColor=INK, strokeWidth=0.6,
-                     strokeDashArray=[2, 1.5]))
+    drawing.add(
+        Line(
+            x, y + 2.5, x + 12, y + 2.5, strokeColor=INK, strokeWidth=0.6, strokeDashArray=[2, 1.5]
+        )
+    )
     drawing.add(String(x + 15, y, "prompt shown", **style))
 
 

@@ -13,8 +13,8 @@ SCHEMA = "invigilator-report-evidence/v1"
 
 COVERS = (
     "evidence_sha256 is the SHA-256 of the UTF-8 bytes of the RFC 8785 (JCS) canonical JSON "
-    "of the sidecar's \"evidence\" object: every input of this report (figures, texts, times "
-    "as ISO 8601) in which each image is replaced by {\"bytes\": size, \"sha256\": digest of "
+    'of the sidecar\'s "evidence" object: every input of this report (figures, texts, times '
+    'as ISO 8601) in which each image is replaced by {"bytes": size, "sha256": digest of '
     "its original file bytes}. It does not cover the report id, the generation time or the "
     "PDF file itself (the sidecar gives the PDF's own SHA-256)."
 )

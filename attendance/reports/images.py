@@ -39,8 +39,13 @@ def prepare(data: bytes | None, max_side: int = MAX_PIXELS_SIDE) -> Picture | No
                 return None
             image.draft("RGB", (max_side, max_side))  # JPEG: decode at a reduced scale, fast
             image.load()
-    except (OSError, ValueError, SyntaxError, PILImage.DecompressionBombError,
-            PILImage.DecompressionBombWarning):
+    except (
+        OSError,
+        ValueError,
+        SyntaxError,
+        PILImage.DecompressionBombError,
+        PILImage.DecompressionBombWarning,
+    ):
         return None
     image = _flatten(image)
     image.thumbnail((max_side, max_side), PILImage.Resampling.LANCZOS)

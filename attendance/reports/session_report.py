@@ -43,8 +43,9 @@ def write_session_report(
     """Write the session audit PDF and its JSON sidecar atomically."""
     evidence = evidence_of(KIND, data)
     subject = f"{data.session.name} ({data.session.id})"
-    ctx = new_context(KIND, "SES", "Session audit report", subject, evidence, data.chain_head,
-                      report_id, now)
+    ctx = new_context(
+        KIND, "SES", "Session audit report", subject, evidence, data.chain_head, report_id, now
+    )
     return publish(path, ctx, _story(data, ctx), evidence, figures(data))
 
 
@@ -88,8 +89,11 @@ def _story(data: SessionReportData, ctx: ReportContext) -> list[Flowable]:
     summary = [
         ("Enrolled", str(counts["enrolled"])),
         ("Attended", str(counts["attended"])),
-        *[(status.capitalize(), str(n)) for status, n in counts.items()
-          if status not in ("enrolled", "attended", "flags")],
+        *[
+            (status.capitalize(), str(n))
+            for status, n in counts.items()
+            if status not in ("enrolled", "attended", "flags")
+        ],
         ("Flags raised", str(counts["flags"])),
     ]
     return [
@@ -140,10 +144,15 @@ def _flag_timelines(data: SessionReportData, width: float) -> list[Flowable]:
             f"{'' if row.flag_count == 1 else 's'}, review priority "
             f"{esc(row.review_priority or 'none')}"
         )
-        events = [[when(e.time), e.kind, coloured(e.severity or MISSING), e.detail or MISSING]
-                  for e in row.events]
-        table = data_table(["time", "kind", "severity", "detail"], events,
-                           [0.22 * width, 0.2 * width, 0.12 * width, 0.46 * width])
+        events = [
+            [when(e.time), e.kind, coloured(e.severity or MISSING), e.detail or MISSING]
+            for e in row.events
+        ]
+        table = data_table(
+            ["time", "kind", "severity", "detail"],
+            events,
+            [0.22 * width, 0.2 * width, 0.12 * width, 0.46 * width],
+        )
         strip = flag_strip(row.events, data.session.start, data.session.end, width)
         story.append(KeepTogether([Paragraph(heading, SUBHEADING), strip, Spacer(1, 2), table]))
     quiet = [row.roll_no for row in data.roster if not row.events]
@@ -157,8 +166,13 @@ def _notes(data: SessionReportData, width: float) -> list[Flowable]:
     if not data.reviewer_notes:
         return [*story, Paragraph("No reviewer notes.", BODY)]
     rows = [
-        [when(n.time), n.author, n.roll_no or "session", para(n.text)]
-        for n in data.reviewer_notes
+        [when(n.time), n.author, n.roll_no or "session", para(n.text)] for n in data.reviewer_notes
     ]
-    return [*story, data_table(["time", "author", "about", "note"], rows,
-                               [0.23 * width, 0.15 * width, 0.12 * width, 0.5 * width])]
+    return [
+        *story,
+        data_table(
+            ["time", "author", "about", "note"],
+            rows,
+            [0.23 * width, 0.15 * width, 0.12 * width, 0.5 * width],
+        ),
+    ]

@@ -58,8 +58,16 @@ def write_student_report(
     """Write the student verification PDF and its JSON sidecar atomically."""
     evidence = evidence_of(KIND, data)
     subject = f"{data.student.roll_no} · {data.student.name} · {data.session.name}"
-    ctx = new_context(KIND, "STU", "Student verification report", subject, evidence,
-                      data.chain_head, report_id, now)
+    ctx = new_context(
+        KIND,
+        "STU",
+        "Student verification report",
+        subject,
+        evidence,
+        data.chain_head,
+        report_id,
+        now,
+    )
     story = _story(data, ctx, evidence["inputs"])
     return publish(path, ctx, story, evidence, figures(data))
 
@@ -80,7 +88,9 @@ def figures(data: StudentReportData) -> dict[str, Any]:
         "samples": len(data.timeline),
         "prompts": [p.action for p in data.prompts],
         "detections": dict(Counter(d.kind for d in data.detections)),
-        "id_check": None if check is None else {
+        "id_check": None
+        if check is None
+        else {
             "ssim_score": check.ssim_score,
             "threshold": check.threshold,
             "forgery_percent": check.forgery_percent,
@@ -125,9 +135,7 @@ def _outcome(data: StudentReportData, width: float) -> Table:
         f"match distance {distance} against threshold {number(data.threshold)} "
         "(a match is at or below the threshold)"
     )
-    banner = Table(
-        [[word, Paragraph(esc(detail), BODY)]], colWidths=[0.3 * width, 0.7 * width]
-    )
+    banner = Table([[word, Paragraph(esc(detail), BODY)]], colWidths=[0.3 * width, 0.7 * width])
     banner.setStyle(
         TableStyle(
             [
@@ -185,8 +193,10 @@ def _liveness(data: StudentReportData, width: float) -> list[Flowable]:
         chart = timeline_chart(data.timeline, data.prompts, data.detections, width)
         story = [*section("Liveness challenge", chart.height + 30), chart]
     else:
-        story = [*section("Liveness challenge"),
-                 Paragraph("No EAR/MAR samples were recorded.", BODY)]
+        story = [
+            *section("Liveness challenge"),
+            Paragraph("No EAR/MAR samples were recorded.", BODY),
+        ]
     events = [(p.t, "prompt", p.action, MISSING) for p in data.prompts]
     events += [(d.start, "detected", d.kind, f"{d.end:.2f}") for d in data.detections]
     if events:
@@ -194,8 +204,11 @@ def _liveness(data: StudentReportData, width: float) -> list[Flowable]:
         story += [
             CondPageBreak(30 * mm),
             Paragraph("Prompts and detections", SUBHEADING),
-            data_table(["from (s)", "event", "what", "until (s)"], rows,
-                       [0.15 * width, 0.2 * width, 0.45 * width, 0.2 * width]),
+            data_table(
+                ["from (s)", "event", "what", "until (s)"],
+                rows,
+                [0.15 * width, 0.2 * width, 0.45 * width, 0.2 * width],
+            ),
         ]
     elif data.timeline:
         story.append(Paragraph("No prompts or detections were recorded.", SMALL))
@@ -219,19 +232,26 @@ def _id_check(check: IdCheck | None, width: float) -> list[Flowable]:
         story.append(Spacer(1, 4))
         story += [Paragraph(f"•  {esc(line)}", BODY) for line in check.summary]
     if check.recommendation:
-        story += [Spacer(1, 3), Paragraph(f"<b>Recommendation:</b> {esc(check.recommendation)}",
-                                          BODY)]
+        story += [
+            Spacer(1, 3),
+            Paragraph(f"<b>Recommendation:</b> {esc(check.recommendation)}", BODY),
+        ]
     gap = 4 * mm
     box_w, box_h = (width - gap) / 2, 62 * mm
     grid = [
-        [picture(check.original, box_w, box_h, "no reference image"),
-         picture(check.submitted, box_w, box_h, "no submitted image")],
-        [Paragraph("original (enrolled reference)", CAPTION),
-         Paragraph("submitted", CAPTION)],
-        [picture(check.heatmap, box_w, box_h, "no heatmap"),
-         picture(check.boxed, box_w, box_h, "no boxed image")],
-        [Paragraph("SSIM difference heatmap", CAPTION),
-         Paragraph("changed regions boxed", CAPTION)],
+        [
+            picture(check.original, box_w, box_h, "no reference image"),
+            picture(check.submitted, box_w, box_h, "no submitted image"),
+        ],
+        [Paragraph("original (enrolled reference)", CAPTION), Paragraph("submitted", CAPTION)],
+        [
+            picture(check.heatmap, box_w, box_h, "no heatmap"),
+            picture(check.boxed, box_w, box_h, "no boxed image"),
+        ],
+        [
+            Paragraph("SSIM difference heatmap", CAPTION),
+            Paragraph("changed regions boxed", CAPTION),
+        ],
     ]
     # The seed's 2x2 figure reads as one picture: never split across pages, rather shrunk a
     # little to fit the rest of this page, or moved whole to the next when too little is left.
@@ -266,8 +286,10 @@ def _notes(data: StudentReportData, width: float) -> list[Flowable]:
     if not data.reviewer_notes:
         return [*story, Paragraph("No reviewer notes.", BODY)]
     rows = [[when(n.time), n.author, para(n.text)] for n in data.reviewer_notes]
-    return [*story, data_table(["time", "author", "note"], rows,
-                               [0.23 * width, 0.15 * width, 0.62 * width])]
+    return [
+        *story,
+        data_table(["time", "author", "note"], rows, [0.23 * width, 0.15 * width, 0.62 * width]),
+    ]
 
 
 def _grid(rows: list[list[Any]], widths: list[float]) -> Table:

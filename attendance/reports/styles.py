@@ -47,12 +47,22 @@ STATUS_COLOURS = {
 TITLE = ParagraphStyle("title", fontName=BOLD, fontSize=16, leading=20, textColor=INK)
 SUBTITLE = ParagraphStyle("subtitle", fontName=FONT, fontSize=9.5, leading=13, textColor=MUTED)
 HEADING = ParagraphStyle(
-    "heading", fontName=BOLD, fontSize=11.5, leading=15, textColor=HEADER_BG,
-    spaceBefore=12, spaceAfter=5,
+    "heading",
+    fontName=BOLD,
+    fontSize=11.5,
+    leading=15,
+    textColor=HEADER_BG,
+    spaceBefore=12,
+    spaceAfter=5,
 )
 SUBHEADING = ParagraphStyle(
-    "subheading", fontName=BOLD, fontSize=9.5, leading=12, textColor=INK,
-    spaceBefore=8, spaceAfter=3,
+    "subheading",
+    fontName=BOLD,
+    fontSize=9.5,
+    leading=12,
+    textColor=INK,
+    spaceBefore=8,
+    spaceAfter=3,
 )
 BODY = ParagraphStyle("body", fontName=FONT, fontSize=9, leading=12, textColor=INK)
 SMALL = ParagraphStyle("small", fontName=FONT, fontSize=7.5, leading=9.5, textColor=MUTED)
