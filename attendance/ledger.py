@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 from attendance.csv_safety import neutralise
 from attendance.hash_chain import GENESIS_HASH, ChainRecord, chain_hash, find_break
+from server.analysis.errors import CodedError
 
 log = logging.getLogger(__name__)
 
@@ -41,13 +42,8 @@ _DAY_FILE = re.compile(r"^attendance_(\d{4}-\d{2}-\d{2})\.csv$")
 _TEXT_FIELDS = ("session", "roll_no", "name", "method", "id_check", "recorded_by", "reason")
 
 
-class LedgerError(Exception):
+class LedgerError(CodedError):
     """A ledger failure with a stable code (INVALID_ENTRY, INVALID_TIME, CLOCK_BEHIND)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from server.analysis.errors import AnalysisError
+from server.analysis.errors import AnalysisError, CodedError
 from server.config import Settings, settings_from_env
-from server.store.errors import StoreError
 
 if TYPE_CHECKING:
     from datetime import date
@@ -146,8 +145,6 @@ def _read_roster(path: Path) -> list[dict[str, str]]:
 
 
 async def _enroll_row(enrolment: Enrolment, row: dict[str, str], photos: Path) -> tuple[bool, str]:
-    from server.analysis.errors import AnalysisError
-    from server.store.errors import StoreError
 
     roll_no = (row.get("roll_no") or "").strip()
     photo_name = (row.get("photo") or "").strip()
@@ -156,7 +153,7 @@ async def _enroll_row(enrolment: Enrolment, row: dict[str, str], photos: Path) -
         return False, f"FAILED {roll_no}: PHOTO_NOT_FOUND {photo_name!r} is not a file in {photos}"
     try:
         record = await enrolment.enrol(roll_no, row.get("name") or "", photo.read_bytes())
-    except (AnalysisError, StoreError) as exc:
+    except CodedError as exc:
         return False, f"FAILED {roll_no}: {exc.code} {exc.message}"
     return True, f"OK     {record.roll_no}: {record.name}"
 
@@ -585,7 +582,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as exc:
         print(f"invigilator: {exc}", file=sys.stderr)
         return 2
-    except (AnalysisError, StoreError) as exc:
+    except CodedError as exc:
         print(f"invigilator: {exc.code}: {exc.message}", file=sys.stderr)
         return 1
 

@@ -6,9 +6,7 @@ import logging
 
 from aiohttp import web
 
-from attendance.ledger import LedgerError
-from server.analysis.errors import AnalysisError
-from server.store.errors import StoreError
+from server.analysis.errors import CodedError
 
 log = logging.getLogger("invigilator.http")
 
@@ -46,13 +44,8 @@ STATUS = {
 }
 
 
-class ApiError(Exception):
-    """An HTTP-level error (missing field, body too large ...) with a stable code."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class ApiError(CodedError):
+    """An HTTP-level error (missing field, body too large ...)."""
 
 
 def error_response(code: str, message: str, status: int | None = None) -> web.Response:
@@ -74,7 +67,7 @@ async def error_middleware(request: web.Request, handler: web.Handler) -> web.St
     """Every failure leaves as JSON `{"error": {"code", "message"}}`; only real faults are 500."""
     try:
         return await handler(request)
-    except (ApiError, AnalysisError, StoreError, LedgerError) as exc:
+    except CodedError as exc:
         if STATUS.get(exc.code, 400) >= 500:
             log.error("event=analysis_error code=%s message=%r", exc.code, exc.message)
         return error_response(exc.code, exc.message)

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
+from server.analysis.errors import CodedError
 
-class StoreError(Exception):
+
+class StoreError(CodedError):
     """A request the store cannot satisfy (unknown student, duplicate roll number ...)."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
-    def __reduce__(self) -> tuple[type, tuple[str, str]]:
-        # Worker processes send these back pickled; the default would drop `message`.
-        return (type(self), (self.code, self.message))
