@@ -20,6 +20,9 @@ from server.analysis.errors import AnalysisError
 # dlib's own HOG detector is trained for faces of about 80 px: a webcam or ID portrait face
 # is far larger, so detecting on a 640-px-wide copy loses nothing and is ~10x cheaper.
 DEFAULT_DETECT_WIDTH = 640
+# HOG scores on photos: real faces 0.42-2.3 (deepface set, group photos included); a JPEG
+# artefact on skimage's astronaut scored 0.04 and made a portrait "two faces".
+PHOTO_MIN_SCORE = 0.2
 
 
 @dataclass(frozen=True)
@@ -108,9 +111,15 @@ def to_rgb(image_bgr: np.ndarray) -> np.ndarray:
 
 
 def detect_faces(
-    image_bgr: np.ndarray, detect_width: int = DEFAULT_DETECT_WIDTH, upsample: int = 0
+    image_bgr: np.ndarray,
+    detect_width: int = DEFAULT_DETECT_WIDTH,
+    upsample: int = 0,
+    min_score: float = 0.0,
 ) -> list[FaceBox]:
-    """Face boxes found by HOG on a copy at most detect_width wide, mapped back to full size."""
+    """Face boxes found by HOG on a copy at most detect_width wide, mapped back to full size.
+
+    min_score raises dlib's detection threshold (its default is 0).
+    """
     height, width = image_bgr.shape[:2]
     scale = min(1.0, detect_width / width)
     small = (
@@ -121,7 +130,7 @@ def detect_faces(
         )
     )
     gray = small if small.ndim == 2 else cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
-    rects = _detector()(np.ascontiguousarray(gray), upsample)
+    rects, _scores, _kinds = _detector().run(np.ascontiguousarray(gray), upsample, min_score)
     return [_scale_box(r, 1.0 / scale, width, height) for r in rects]
 
 
@@ -137,9 +146,9 @@ def _scale_box(rect: dlib.rectangle, factor: float, width: int, height: int) -> 
 def detect_faces_robust(
     image_bgr: np.ndarray, detect_width: int = DEFAULT_DETECT_WIDTH
 ) -> list[FaceBox]:
-    """detect_faces, retried with one upsampling step when the fast pass finds nothing."""
-    boxes = detect_faces(image_bgr, detect_width)
-    return boxes or detect_faces(image_bgr, detect_width, upsample=1)
+    """Faces of a photo: detect_faces with a score floor, retried upsampled if none is found."""
+    boxes = detect_faces(image_bgr, detect_width, min_score=PHOTO_MIN_SCORE)
+    return boxes or detect_faces(image_bgr, detect_width, upsample=1, min_score=PHOTO_MIN_SCORE)
 
 
 def _shape(image: np.ndarray, box: FaceBox) -> dlib.full_object_detection:

@@ -132,3 +132,12 @@ def test_embedding_round_trips_through_bytes(astronaut: np.ndarray) -> None:
     assert face_distance(embedding, restored) == 0.0
     with pytest.raises(ValueError):
         embedding_to_bytes(np.zeros(12))
+
+
+def test_jpeg_artefacts_do_not_make_a_second_face(astronaut: np.ndarray) -> None:
+    from server.analysis.images import encode_jpeg
+
+    recompressed = decode_image(encode_jpeg(astronaut, 90), LIMIT)
+    assert len(faces.detect_faces(recompressed)) == 2  # dlib's default threshold: a false one
+    assert len(faces.detect_faces_robust(recompressed)) == 1
+    assert faces.analyse_portrait(recompressed).box == faces.analyse_portrait(astronaut).box
