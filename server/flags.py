@@ -27,3 +27,12 @@ def review_priority(events: Iterable[EventRecord]) -> str:
     if kinds & MEDIUM or "suspicious" in verdicts:
         return "medium"
     return "low"
+
+
+def settled_status(verified: bool, events: list[EventRecord]) -> str:
+    """Where a student ended up: verified, flagged (verified, with flags), failed or absent."""
+    if verified:
+        return "flagged" if any(is_flag(e) for e in events) else "verified"
+    if any(e.kind == "verification_failed" for e in events):
+        return "failed"
+    return "absent"

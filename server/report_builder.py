@@ -28,7 +28,7 @@ from attendance.reports import (
     write_student_report,
 )
 from server.config import Settings
-from server.flags import is_flag, review_priority
+from server.flags import is_flag, review_priority, settled_status
 from server.store import id_checks, reviews, sessions, students
 from server.store.database import Database
 from server.store.errors import StoreError
@@ -188,7 +188,7 @@ class Reports:
                 RosterRow(
                     roll_no=roll_no,
                     name=names.get(roll_no, ""),
-                    status=_status(attendance is not None, events, flags),
+                    status=settled_status(attendance is not None, events),
                     verified_at=attendance.verified_at if attendance else None,
                     match_distance=attendance.match_distance if attendance else None,
                     flags=len(flags),
@@ -204,14 +204,6 @@ class Reports:
         path = self._path(session_id, "session.pdf")
         write_session_report(data, path)
         return path
-
-
-def _status(verified: bool, events: list[sessions.EventRecord], flags: list[object]) -> str:
-    if verified:
-        return "flagged" if flags else "verified"
-    if any(e.kind == "verification_failed" for e in events):
-        return "failed"
-    return "absent"
 
 
 def _describe(detail: dict[str, object]) -> str:

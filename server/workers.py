@@ -105,8 +105,5 @@ class AnalysisPool:
         """Start the workers and load their models now (the pool starts them lazily)."""
         await asyncio.gather(*(self.run(faces.load_models) for _ in range(self.processes)))
 
-    def submit(self, fn: Callable[..., T], *args: Any) -> Any:
-        return self._executor.submit(fn, *args)
-
     def close(self) -> None:
         self._executor.shutdown(wait=True, cancel_futures=True)

@@ -18,7 +18,7 @@ from server.api.context import BUS, DATABASE, SETTINGS, STREAMS
 from server.api.errors import ApiError
 from server.api.sessions import read_json
 from server.exam_sessions import join_links
-from server.flags import is_flag, review_priority
+from server.flags import is_flag, review_priority, settled_status
 from server.store import id_checks, reviews, sessions, students
 
 routes = web.RouteTableDef()
@@ -42,12 +42,8 @@ def _roster_states(request: web.Request, session_id: str) -> list[dict[str, Any]
         own = [e for e in events if e.roll_no == roll_no]
         monitor = monitors.get(roll_no)
         summary = monitor.summary() if monitor else {"state": "not_joined", "step": 0, "steps": 0}
-        state = summary["state"]
         flags = [e for e in own if is_flag(e)]
-        if roll_no in attended and state in ("not_joined", "disconnected"):
-            state = "verified" if state == "not_joined" else state
-        if state == "verified" and flags:
-            state = "flagged"
+        state = _state(summary["state"], roll_no in attended, own)
         review = review_map.get(roll_no)
         check = checks.get(roll_no)
         rows.append(
@@ -68,6 +64,13 @@ def _roster_states(request: web.Request, session_id: str) -> list[dict[str, Any]
             }
         )
     return rows
+
+
+def _state(live: str, verified: bool, events: list[sessions.EventRecord]) -> str:
+    """The live state; a verified student shows flagged when there are flags (one rule)."""
+    if live == "verified" or (live == "not_joined" and verified):
+        return settled_status(True, events)
+    return live
 
 
 @routes.get("/api/sessions/{session_id}/students")

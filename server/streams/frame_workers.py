@@ -8,9 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import multiprocessing
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 
 import numpy as np
 
@@ -18,6 +15,7 @@ from server.analysis import faces
 from server.analysis.errors import AnalysisError
 from server.analysis.frame_analyser import FrameAnalyser
 from server.analysis.liveness import FrameFeatures
+from server.workers import AnalysisPool
 
 # Worker-side state: one analyser per stream handled by this process.
 _ANALYSERS: dict[str, FrameAnalyser] = {}
@@ -39,25 +37,17 @@ def _embed(frame: np.ndarray, box: faces.FaceBox) -> np.ndarray:
 
 
 class FramePool:
-    """N single-process executors; a stream sends every frame to the worker it was given."""
+    """N one-process analysis pools; a stream sends every frame to the pool it was given."""
 
     def __init__(self, processes: int) -> None:
-        self._workers = [self._start() for _ in range(max(1, processes))]
+        # Each AnalysisPool restarts its process if it crashes, as the service's pool does.
+        self._workers = [AnalysisPool(1) for _ in range(max(1, processes))]
         self._load = [0] * len(self._workers)
         self._assigned: dict[str, int] = {}
 
-    @staticmethod
-    def _start() -> ProcessPoolExecutor:
-        return ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=faces.load_models,
-        )
-
     async def warm(self) -> None:
         """Start every worker and load its models now, not on the first student's frames."""
-        loop = asyncio.get_running_loop()
-        await asyncio.gather(*(loop.run_in_executor(w, faces.load_models) for w in self._workers))
+        await asyncio.gather(*(worker.warm() for worker in self._workers))
 
     def attach(self, stream_id: str) -> None:
         """Pin a stream to the least-loaded worker."""
@@ -72,27 +62,17 @@ class FramePool:
             return
         self._load[index] -= 1
         with contextlib.suppress(AnalysisError):  # a crashed worker took the analyser along
-            await self._call(index, _forget, stream_id)
+            await self._workers[index].run(_forget, stream_id)
 
     async def analyse(self, stream_id: str, frame: np.ndarray, timestamp: float) -> FrameFeatures:
         self.attach(stream_id)
-        return await self._call(self._assigned[stream_id], _analyse, stream_id, frame, timestamp)
+        worker = self._workers[self._assigned[stream_id]]
+        return await worker.run(_analyse, stream_id, frame, timestamp)
 
     async def embed(self, stream_id: str, frame: np.ndarray, box: faces.FaceBox) -> np.ndarray:
         self.attach(stream_id)
-        return await self._call(self._assigned[stream_id], _embed, frame, box)
-
-    async def _call(self, index: int, fn: object, *args: object) -> object:
-        executor = self._workers[index]
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(executor, fn, *args)  # type: ignore[arg-type]
-        except BrokenProcessPool as exc:
-            if self._workers[index] is executor:
-                self._workers[index] = self._start()
-                executor.shutdown(wait=False, cancel_futures=True)
-            raise AnalysisError("ANALYSIS_ERROR", "the frame worker stopped") from exc
+        return await self._workers[self._assigned[stream_id]].run(_embed, frame, box)
 
     def close(self) -> None:
-        for executor in self._workers:
-            executor.shutdown(wait=True, cancel_futures=True)
+        for worker in self._workers:
+            worker.close()
