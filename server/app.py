@@ -116,7 +116,7 @@ def create_app(
         pool = AnalysisPool(settings.workers)
         owned_pools.append(pool)
     if frames is None:
-        frames = FramePool(settings.workers)
+        frames = FramePool(settings.frame_workers)
         owned_pools.append(frames)
     bus = EventBus()
     snapshots = PhotoStore(settings.snapshots_dir)
@@ -138,7 +138,8 @@ def create_app(
     runs = RunStore(settings.runs_dir)
     app[RUNS] = runs
     app[REPORTS] = Reports(settings, db, photos, snapshots, id_files, runs, ledger)
-    app[STREAMS] = StreamRegistry(StreamServices(settings, db, bus, frames, snapshots, book, runs))
+    services = StreamServices(settings, db, bus, frames, pool, snapshots, book, runs)
+    app[STREAMS] = StreamRegistry(services)
 
     for module in (
         health,

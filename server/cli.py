@@ -338,10 +338,44 @@ def cmd_bench_faces(args: argparse.Namespace) -> int:
 
 
 def cmd_bench_streams(args: argparse.Namespace) -> int:
-    from server.benchmarks.streams_bench import bench_streams, format_table
+    from server.benchmarks.streams_bench import (
+        StreamsBench,
+        bench_streams,
+        format_summary,
+        format_table,
+        log,
+    )
 
-    result = bench_streams(args.clients, Path(args.video), args.seconds, args.width)
-    print(json.dumps(result.to_dict()) if args.json else format_table(result))
+    try:
+        steps = [int(n) for n in args.clients.split(",") if n.strip()]
+    except ValueError:
+        steps = []
+    if not steps or min(steps) < 1:
+        print(f"--clients wants client counts like 10,20,40: {args.clients!r}", file=sys.stderr)
+        return 2
+    if not Path(args.video).is_file():
+        print(f"--video: no such file: {args.video}", file=sys.stderr)
+        return 2
+
+    # Every peer logs its ICE checks and state changes: with dozens of clients those lines
+    # would bury the tables. Warnings still show.
+    for name in ("aioice", "aiohttp.access", "invigilator"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+    def on_step(result: StreamsBench) -> None:
+        # Each step as soon as it is done: a sweep takes minutes.
+        if args.json:
+            print(json.dumps(result.to_dict()), flush=True)
+        else:
+            print(format_table(result) + "\n", flush=True)
+
+    if not args.json:
+        log(f"encoding {args.video} to VP8 once, then {len(steps)} step(s): {args.clients}")
+    results = bench_streams(
+        steps, Path(args.video), args.seconds, args.width, args.fps, on_step=on_step
+    )
+    if not args.json and len(results) > 1:
+        print(format_summary(results))
     return 0
 
 
@@ -553,11 +587,16 @@ def build_parser() -> argparse.ArgumentParser:
     faces_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
     faces_bench.set_defaults(func=cmd_bench_faces)
     streams_bench = benches.add_parser("streams", help="live streams into one server")
-    streams_bench.add_argument("--clients", type=int, default=10, help="aiortc clients")
+    streams_bench.add_argument(
+        "--clients", default="10", help="aiortc clients; a list (10,20,40) is a sweep"
+    )
     streams_bench.add_argument("--video", required=True, help="face video the clients stream")
-    streams_bench.add_argument("--seconds", type=float, default=20.0, help="measured time")
+    streams_bench.add_argument("--seconds", type=float, default=20.0, help="measured per step")
     streams_bench.add_argument("--width", type=int, default=640, help="frame width sent")
-    streams_bench.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    streams_bench.add_argument("--fps", type=float, default=15.0, help="client frame rate")
+    streams_bench.add_argument(
+        "--json", action="store_true", help="one JSON object per step, one per line"
+    )
     streams_bench.set_defaults(func=cmd_bench_streams)
     forensics_bench = benches.add_parser("forensics", help="the full suite at 1-20 MP")
     forensics_bench.add_argument("--repeats", type=int, default=3, help="runs per size")

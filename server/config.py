@@ -30,6 +30,11 @@ class Settings:
     detect_width: int = 640  # frames and photos are downscaled to this width to detect faces
     timezone: str = "UTC"
     workers: int = 2  # analysis worker processes
+    frame_workers: int = 2  # processes analysing live frames (the box's cores, not more)
+    analysis_fps: float = 10.0  # frames analysed per second per stream, at most
+    camera_width: int = 640  # what the student page asks the browser's camera for
+    camera_height: int = 480
+    camera_fps: float = 15.0
     web_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "web")
     public_url: str = ""  # base of join links; empty: the address the request came to
     join_link_hours: float = 24.0  # a join link's life when the session has no end time
@@ -86,6 +91,12 @@ class Settings:
             raise ValueError("match_threshold must be between 0 and 2")
         if self.max_upload_bytes <= 0 or self.max_image_pixels <= 0:
             raise ValueError("upload limits must be positive")
+        if not 1 <= self.analysis_fps <= 60 or not 1 <= self.camera_fps <= 60:
+            raise ValueError("analysis_fps and camera_fps must be between 1 and 60")
+        if not (160 <= self.camera_width <= 1920 and 120 <= self.camera_height <= 1080):
+            raise ValueError("the camera size must be between 160x120 and 1920x1080")
+        if self.workers < 1 or self.frame_workers < 1:
+            raise ValueError("workers and frame_workers must be at least 1")
         try:
             ZoneInfo(self.timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:

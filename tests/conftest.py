@@ -42,6 +42,15 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def liveness_dir(shared_data: Path) -> Path:
+    """../shared/data/liveness (labelled face videos)."""
+    folder = shared_data / "liveness"
+    if not any(folder.glob("*.mp4")):
+        pytest.skip(f"labelled liveness videos not found in {folder}")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def deepface_dir(shared_data: Path) -> Path:
     path = shared_data / "faces" / "deepface"
     if not path.is_dir():

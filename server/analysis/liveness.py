@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import statistics
 from collections import deque
 from dataclasses import dataclass
 
@@ -537,7 +538,8 @@ class TurnDetector:
             self._close_all()
             return []
         self._recent.append(features.yaw)
-        yaw = float(np.median(self._recent))
+        # statistics.median equals np.median here and costs ~1 us, not ~20, on 3 values.
+        yaw = float(statistics.median(self._recent))
         rest = self.rest()
         if rest is None:
             self._rest.add(t, yaw)

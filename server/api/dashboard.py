@@ -9,7 +9,6 @@ import io
 import time
 from typing import Any
 
-import cv2
 from aiohttp import WSMsgType, web
 
 from server.analysis.images import encode_jpeg
@@ -134,8 +133,7 @@ async def thumbnail(request: web.Request) -> web.Response:
     frame = monitor.latest_frame
 
     def encode() -> bytes:
-        height = round(frame.shape[0] * THUMBNAIL_WIDTH / frame.shape[1])
-        return encode_jpeg(cv2.resize(frame, (THUMBNAIL_WIDTH, height)), 75)
+        return encode_jpeg(frame.small_bgr(THUMBNAIL_WIDTH), 75)
 
     data = await asyncio.to_thread(encode)
     return web.Response(body=data, content_type="image/jpeg", headers={"Cache-Control": "no-store"})

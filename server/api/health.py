@@ -8,7 +8,7 @@ from aiohttp import web
 
 from server import __version__
 from server.api.access import PUBLIC, role
-from server.api.context import DATABASE
+from server.api.context import DATABASE, STREAMS
 
 routes = web.RouteTableDef()
 
@@ -18,5 +18,11 @@ routes = web.RouteTableDef()
 async def health(request: web.Request) -> web.Response:
     tables = await asyncio.to_thread(request.app[DATABASE].table_names)
     return web.json_response(
-        {"status": "ok", "version": __version__, "database": "students" in tables}
+        {
+            "status": "ok",
+            "version": __version__,
+            "database": "students" in tables,
+            # For operators: is this box full? cpu_percent is of one core, since the last call.
+            "load": request.app[STREAMS].load(),
+        }
     )

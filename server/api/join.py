@@ -11,6 +11,7 @@ from server.api.access import STUDENT, role
 from server.api.context import DATABASE, ID_PHOTOS, SETTINGS, STREAMS
 from server.api.errors import ApiError
 from server.api.uploads import request_form
+from server.config import Settings
 from server.exam_sessions import signer_for
 from server.store import sessions, students
 from server.tokens import JoinClaims
@@ -28,6 +29,15 @@ async def admitted(request: web.Request) -> JoinClaims:
     if claims.roll_no not in record.roster:
         raise ApiError("FORBIDDEN", "this student is not on the session's roster")
     return claims
+
+
+def camera_constraints(settings: Settings) -> dict[str, float]:
+    """What the page asks the camera for: the analysis needs no more (see `analysis_fps`)."""
+    return {
+        "width": settings.camera_width,
+        "height": settings.camera_height,
+        "frame_rate": settings.camera_fps,
+    }
 
 
 @routes.get("/join/{token}")
@@ -60,6 +70,7 @@ async def join_info(request: web.Request) -> web.Response:
             "student": {"roll_no": student.roll_no, "name": student.name},
             "state": monitor.state if monitor else "not_joined",
             "expires_at": claims.expires_at.isoformat(),
+            "camera": camera_constraints(request.app[SETTINGS]),
         }
     )
 

@@ -210,6 +210,7 @@ class VideoData:
     footage: Footage
     analyse_seconds: float  # analyser time over all frames
     detections: int  # frames on which the face detector ran
+    detect_reasons: dict[str, int] = field(default_factory=dict)  # why it ran, see TrackState
     embeddings: dict[int, np.ndarray] = field(default_factory=dict)  # by source frame
     photo: PhotoStream | None = None  # the photo attack, computed on first use
 
@@ -223,6 +224,26 @@ _CACHE: dict[tuple[str, int, int], VideoData] = {}
 
 def iter_frames(path: Path, max_width: int = MAX_WIDTH) -> Iterator[np.ndarray]:
     """Decoded BGR frames of a video, in decode order, scaled down to at most max_width."""
+    for image, _ in iter_frame_pairs(path, max_width):
+        yield image
+
+
+def iter_luma(path: Path, max_width: int = MAX_WIDTH) -> Iterator[np.ndarray]:
+    """Luma planes of a video's frames (what the server analyses), at most max_width wide."""
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            yield _luma_plane(_fit_width(frame, max_width))
+
+
+def iter_frame_pairs(
+    path: Path, max_width: int = MAX_WIDTH
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """(BGR, luma) of each decoded frame, both at most max_width wide and the same size.
+
+    The BGR frame is kept as footage (snapshots, embeddings, attackers); the luma plane is
+    what the analyser gets, as in the service: the Y plane of the I420 frame, video range
+    (16-235). It is not a grey conversion of the BGR frame: PyAV's to_ndarray("gray")
+    stretches to 0-255 (up to 20 levels apart from the Y plane)."""
     with av.open(str(path)) as container:
         for frame in container.decode(video=0):
             image = frame.to_ndarray(format="bgr24")
@@ -230,7 +251,30 @@ def iter_frames(path: Path, max_width: int = MAX_WIDTH) -> Iterator[np.ndarray]:
             if width > max_width:
                 size = (max_width, round(height * max_width / width))
                 image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-            yield image
+            yield image, _luma_plane(_fit_width(frame, max_width))
+
+
+def _fit_width(frame: av.VideoFrame, max_width: int) -> av.VideoFrame:
+    """The frame as I420 at most max_width wide (area-averaged, like the BGR footage)."""
+    width, height = frame.width, frame.height
+    if width > max_width:
+        width, height = max_width, round(height * max_width / width)
+    elif frame.format.name == "yuv420p":
+        return frame
+    return frame.reformat(width=width, height=height, format="yuv420p", interpolation="AREA")
+
+
+def _luma_plane(frame: av.VideoFrame) -> np.ndarray:
+    """Plane 0 of an I420 frame as a (height, width) array; rows are line_size apart."""
+    plane = frame.planes[0]
+    rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
+    return np.ascontiguousarray(rows[:, : plane.width])
+
+
+def luma_of(image_bgr: np.ndarray) -> np.ndarray:
+    """The Y plane a client would send for a BGR picture (I420, video range)."""
+    frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image_bgr), format="bgr24")
+    return _luma_plane(frame.reformat(format="yuv420p"))
 
 
 def load_video(path: Path, max_width: int = MAX_WIDTH) -> VideoData:
@@ -248,9 +292,9 @@ def _analyse_video(path: Path, max_width: int) -> VideoData:
     features: list[FrameFeatures] = []
     encoded: list[bytes] = []
     spent = 0.0
-    for index, frame in enumerate(iter_frames(path, max_width)):
+    for index, (frame, luma) in enumerate(iter_frame_pairs(path, max_width)):
         began = time.perf_counter()
-        features.append(analyser.analyse(frame, index / labels.fps))
+        features.append(analyser.analyse(luma, index / labels.fps))
         spent += time.perf_counter() - began
         encoded.append(encode_frame(frame))
     return VideoData(
@@ -262,6 +306,7 @@ def _analyse_video(path: Path, max_width: int) -> VideoData:
         footage=Footage(encoded, labels.fps),
         analyse_seconds=spent,
         detections=analyser.detections,
+        detect_reasons=dict(analyser.reasons),
     )
 
 
@@ -458,7 +503,7 @@ class PhotoStream:
         n = 0
         while True:
             if n == len(self.features):
-                frame = self.attacker.frame(n)
+                frame = luma_of(self.attacker.frame(n))  # the server gets luma, not BGR
                 self.features.append(self._analyser.analyse(frame, n / self.fps))
             yield self.features[n], n
             n += 1
@@ -528,6 +573,8 @@ class VideoOutcome:
     frames: int
     ms_per_frame: float
     failure_reasons: dict[str, int]
+    detections: int = 0  # frames on which HOG ran on the whole frame
+    detect_reasons: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -536,6 +583,8 @@ class VideoOutcome:
             "sessions": asdict(self.counts),
             "frames": self.frames,
             "ms_per_frame": round(self.ms_per_frame, 2),
+            "detections": self.detections,
+            "detect_reasons": self.detect_reasons,
             "genuine_failures": self.failure_reasons,
         }
 
@@ -563,6 +612,8 @@ def evaluate_video(video: VideoData, seeds: range, config: ChallengeConfig) -> V
         frames=len(video.features),
         ms_per_frame=video.ms_per_frame,
         failure_reasons=_reasons(played),
+        detections=video.detections,
+        detect_reasons=video.detect_reasons,
     )
 
 
@@ -579,27 +630,31 @@ def evaluate_liveness(
     attempts: int = 3,
     seeds: int = 20,
     actions: tuple[Action, ...] | None = None,
+    max_width: int = MAX_WIDTH,
 ) -> dict[str, object]:
     """Blink/smile precision and recall, BPCER and APCER (photo, replay) over a directory.
 
     Direct mode: frames go straight into the pipeline (no WebRTC). Each of `seeds` challenge
-    seeds is run once per video for the responsive actor and for each attacker.
+    seeds is run once per video for the responsive actor and for each attacker. Frames wider
+    than max_width are scaled down to it (640: a webcam stream; 480 to measure a cheaper one).
     """
     config = ChallengeConfig(attempts=attempts, actions=actions or tuple(Action))
     outcomes = {
-        path.stem: evaluate_video(load_video(path), range(seeds), config)
+        path.stem: evaluate_video(load_video(path, max_width), range(seeds), config)
         for path in video_paths(videos)
     }
     scores = {kind: Score() for kind in KINDS}
     counts = Counts()
     frames = 0
     spent = 0.0
+    detections = 0
     for outcome in outcomes.values():
         for kind in KINDS:
             scores[kind].add(outcome.scores[kind])
         counts.add(outcome.counts)
         frames += outcome.frames
         spent += outcome.frames * outcome.ms_per_frame
+        detections += outcome.detections
     return {
         **{kind: score.to_dict() for kind, score in scores.items()},
         **counts.rates(),
@@ -607,7 +662,9 @@ def evaluate_liveness(
         "seeds": seeds,
         "sessions": asdict(counts),
         "actions": [a.value for a in config.actions],
+        "max_width": max_width,
         "analyser_ms_per_frame": round(spent / max(1, frames), 2),
+        "analyser_detections_per_frame": round(detections / max(1, frames), 4),
         "per_video": {name: outcome.to_dict() for name, outcome in outcomes.items()},
     }
 

@@ -10,24 +10,30 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 from aiortc import RTCDataChannel, RTCPeerConnection
 from aiortc.mediastreams import MediaStreamTrack
-from av import VideoFrame
 
 from server.analysis.errors import AnalysisError
-from server.streams.intake import LatestFrame, Received
+from server.streams.frame_budget import FrameBudget
+from server.streams.intake import LatestFrame
+from server.streams.live_frame import LiveFrame
 from server.streams.student import StudentMonitor
 
 log = logging.getLogger("invigilator.streams")
 FRAME_TIMEOUT = 5.0  # seconds without a frame after which the student counts as disconnected
+RESULTS_KEPT = 3000  # per-frame timings kept for /api/health and benchmarks (5 min at 10 fps)
 
 
-def _planes(frame: VideoFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The frame as grey (for analysis) and as BGR (for snapshots and identity checks)."""
-    return frame.to_ndarray(format="gray"), frame.to_ndarray(format="bgr24")
+@dataclass(frozen=True)
+class FrameResult:
+    """When one analysed frame arrived and when its features were ready (monotonic s)."""
+
+    pts: int | None  # the frame's RTP timestamp (1/90000 s), as aiortc gives it
+    arrived: float
+    done: float
 
 
 class StreamConnection:
@@ -46,7 +52,7 @@ class StreamConnection:
         self.intake: LatestFrame | None = None
         self.analysed = 0
         self.started = time.monotonic()
-        self.lags: deque[float] = deque(maxlen=2000)  # seconds from arrival to analysis result
+        self.results: deque[FrameResult] = deque(maxlen=RESULTS_KEPT)
         self._loop_task: asyncio.Task[None] | None = None
         self._closed = asyncio.Event()
         self._closing = False
@@ -89,19 +95,28 @@ class StreamConnection:
 
     async def _analyse_loop(self) -> None:
         assert self.intake is not None
-        frames = self.monitor.services.frames
+        services = self.monitor.services
+        budget = FrameBudget(services.settings.analysis_fps)
+        track: bytes | None = None  # where the face was (a pickled TrackState), sent along
         try:
             while (received := await self._next_frame()) is not None:
-                gray, image = await asyncio.to_thread(_planes, received.frame)
+                if not budget.wants(received.arrived):
+                    self.intake.skip()
+                    continue
                 try:
-                    # Only the luma plane crosses to the worker: HOG, the tracker and the
-                    # landmarks use grey, and it is a third of the bytes to pickle.
-                    features = await frames.analyse(self.stream_id, gray, received.arrived)
+                    async with services.frames.lease() as lease:
+                        # The wait for a worker may have brought a newer frame: analyse that.
+                        received = self.intake.newer(received)
+                        features, track = await lease.analyse(
+                            received.luma(), received.arrived, track
+                        )
                 except AnalysisError:
-                    continue  # the worker was restarted; the next frame goes to a fresh one
-                self.lags.append(time.monotonic() - received.arrived)
+                    track = None  # the worker was restarted; find the face afresh
+                    continue
+                budget.taken(received.arrived)
+                self.results.append(FrameResult(received.pts, received.arrived, time.monotonic()))
                 self.analysed += 1
-                await self.monitor.on_frame(features, image)
+                await self.monitor.on_frame(features, received)
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -110,7 +125,7 @@ class StreamConnection:
             if not self._closing:
                 asyncio.get_running_loop().call_soon(lambda: asyncio.ensure_future(self.close()))
 
-    async def _next_frame(self) -> Received | None:
+    async def _next_frame(self) -> LiveFrame | None:
         """The newest frame, or None once the track ended or sent nothing for a while.
 
         A browser that vanishes (closed lid, dead network) may never close its peer; ICE
@@ -139,7 +154,6 @@ class StreamConnection:
             if self.intake is not None:
                 await self.intake.close()
             await self.pc.close()
-            await self.monitor.services.frames.detach(self.stream_id)
             self.monitor.disconnected()
             if self._on_closed is not None:
                 self._on_closed(self)

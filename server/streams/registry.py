@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import time
+from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
 
 from server.store import students
 from server.streams.connection import StreamConnection
+from server.streams.load import CpuMeter, frame_rates
 from server.streams.student import StreamServices, StudentMonitor
 from server.tokens import JoinClaims
 
@@ -23,6 +27,7 @@ class StreamRegistry:
         self.monitors: dict[Key, StudentMonitor] = {}
         self.connections: dict[Key, StreamConnection] = {}
         self._lock = asyncio.Lock()
+        self._cpu = CpuMeter()
 
     async def monitor_for(self, claims: JoinClaims) -> StudentMonitor:
         key = (claims.session_id, claims.roll_no)
@@ -78,3 +83,18 @@ class StreamRegistry:
 
     def students_of(self, session_id: str) -> dict[str, StudentMonitor]:
         return {k[1]: m for k, m in self.monitors.items() if k[0] == session_id}
+
+    def load(self) -> dict[str, Any]:
+        """Streams, analysed fps per stream and CPU of this process and its frame workers."""
+        now = time.monotonic()
+        connections = list(self.connections.values())
+        recent = [[r.done for r in list(c.results)[-200:]] for c in connections]
+        frames = self.services.frames
+        return {
+            "streams": len(connections),
+            "analysis_fps_target": self.services.settings.analysis_fps,
+            "analysed_fps": frame_rates(recent, now),
+            "frame_workers": frames.load(),
+            "cpu_percent": self._cpu.read([os.getpid(), *frames.pids]),
+            "cores": os.cpu_count(),
+        }

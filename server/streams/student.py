@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from server.analysis.challenges import ChallengeConfig, ChallengeMachine, State
-from server.analysis.faces import draw_landmarks
+from server.analysis.faces import draw_landmarks, face_embedding
 from server.analysis.images import encode_jpeg
 from server.analysis.liveness import BlinkConfig, FrameFeatures
 from server.analysis.matching import face_distance
@@ -26,11 +26,15 @@ from server.store.database import Database
 from server.store.photos import PhotoStore
 from server.store.runs import RunStore
 from server.streams.frame_workers import FramePool
+from server.streams.live_frame import LiveFrame
+from server.workers import AnalysisPool
 
 log = logging.getLogger("invigilator.streams")
 
 TIMELINE_SECONDS = 600  # EAR/MAR/yaw kept for reports: the last 10 minutes at most
-STATUS_INTERVAL = 0.2  # the countdown is refreshed this often on the student's page
+# The page runs its countdown bar down by itself; the time left is re-sent this often to
+# correct drift (each data-channel message is pure-Python SCTP work on the media thread).
+STATUS_INTERVAL = 1.0
 TAB_SWITCH_CONFIRM = 2.0  # seconds the peer must stay connected after a hidden page
 
 
@@ -41,7 +45,8 @@ class StreamServices:
     settings: Settings
     db: Database
     bus: EventBus
-    frames: FramePool
+    frames: FramePool  # live frames: landmarks and liveness signals
+    pool: AnalysisPool  # identity checks: the 128-d embedding (~80 ms, off the frame path)
     snapshots: PhotoStore
     attendance: AttendanceBook
     runs: RunStore
@@ -82,7 +87,7 @@ class StudentMonitor:
         self.timeline: deque[tuple[float, float | None, float | None, float | None]] = deque(
             maxlen=TIMELINE_SECONDS * 30
         )
-        self.latest_frame: np.ndarray | None = None
+        self.latest_frame: LiveFrame | None = None
         self.latest_features: FrameFeatures | None = None
         self._first_frame_at: float | None = None
         self.last_event: dict[str, Any] | None = None
@@ -144,7 +149,7 @@ class StudentMonitor:
 
     # --- frames --------------------------------------------------------------------------
 
-    async def on_frame(self, features: FrameFeatures, frame: np.ndarray) -> None:
+    async def on_frame(self, features: FrameFeatures, frame: LiveFrame) -> None:
         self.latest_frame = frame
         if features.has_face:
             self.latest_features = features
@@ -170,11 +175,11 @@ class StudentMonitor:
         self._emit_status()
         await self._maybe_finish()
 
-    async def _check_identity(self, frame: np.ndarray, features: FrameFeatures) -> None:
+    async def _check_identity(self, frame: LiveFrame, features: FrameFeatures) -> None:
         try:
             assert features.box is not None
-            stream_id = f"identity:{self.session_id}:{self.roll_no}"
-            embedding = await self.services.frames.embed(stream_id, frame, features.box)
+            image = await asyncio.to_thread(frame.bgr)
+            embedding = await self.services.pool.run(face_embedding, image, features.box)
             distance = face_distance(embedding, self.embedding)
             self.distances.append(distance)
             if self.presence is None:
@@ -239,9 +244,10 @@ class StudentMonitor:
         frame, features = self.latest_frame, self.latest_features
         if frame is None:
             return {}
-        stills = {"live.jpg": encode_jpeg(frame, 90)}
+        image = frame.bgr()
+        stills = {"live.jpg": encode_jpeg(image, 90)}
         if features is not None and features.box is not None and features.landmarks is not None:
-            overlay = draw_landmarks(frame, features.box, features.landmarks)
+            overlay = draw_landmarks(image, features.box, features.landmarks)
             stills["landmarks.jpg"] = encode_jpeg(overlay, 90)
         return stills
 
@@ -253,7 +259,7 @@ class StudentMonitor:
             threshold=settings.match_threshold,
         )
 
-    async def _watch(self, features: FrameFeatures, frame: np.ndarray) -> None:
+    async def _watch(self, features: FrameFeatures, frame: LiveFrame) -> None:
         assert self.presence is not None
         for alert in self.presence.update(features):
             await self._alert(alert, frame)
@@ -271,7 +277,7 @@ class StudentMonitor:
             )
             self._spawn(self._tab_switch(alert, self.latest_frame))
 
-    async def _tab_switch(self, alert: PresenceAlert, frame: np.ndarray | None) -> None:
+    async def _tab_switch(self, alert: PresenceAlert, frame: LiveFrame | None) -> None:
         """Closing the tab also hides it: only a page that is still streaming has switched."""
         await asyncio.sleep(TAB_SWITCH_CONFIRM)
         if self.connection == "connected":
@@ -279,10 +285,10 @@ class StudentMonitor:
 
     # --- events --------------------------------------------------------------------------
 
-    async def _alert(self, alert: PresenceAlert, frame: np.ndarray | None) -> None:
+    async def _alert(self, alert: PresenceAlert, frame: LiveFrame | None) -> None:
         snapshot = None
         if frame is not None:
-            data = await asyncio.to_thread(encode_jpeg, frame, 85)
+            data = await asyncio.to_thread(lambda: encode_jpeg(frame.bgr(), 85))
             snapshot = await asyncio.to_thread(self.services.snapshots.save, data, ".jpg")
         await self._event(alert.kind, alert.severity, dict(alert.detail), snapshot)
 

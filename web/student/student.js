@@ -6,6 +6,8 @@ const $ = (id) => document.getElementById(id);
 let pc = null;
 let channel = null;
 let stream = null;
+// The server says what the analysis needs; more pixels or frames would only cost its CPU.
+let camera = { width: 640, height: 480, frame_rate: 15 };
 
 async function loadInfo() {
   const response = await fetch(api(""));
@@ -13,6 +15,7 @@ async function loadInfo() {
   if (!response.ok) throw new Error(data.error ? data.error.message : response.statusText);
   $("session-name").textContent = data.session.name;
   $("greeting").textContent = `Identity check for ${data.student.name}`;
+  if (data.camera) camera = data.camera;
   return data;
 }
 
@@ -30,8 +33,17 @@ function showStatus(message) {
     else if (i === current) span.className = "current";
     steps.append(span);
   }
+  // The bar runs down here, not by a message per tick: the server sends the time left when
+  // something changes and once a second, and every message it saves is CPU for analysis.
   const fraction = message.time_limit ? Math.max(0, message.remaining / message.time_limit) : 0;
-  $("timer-bar").style.width = `${Math.round(fraction * 100)}%`;
+  const bar = $("timer-bar");
+  bar.style.transition = "none";
+  bar.style.width = `${Math.round(fraction * 100)}%`;
+  if (fraction > 0) {
+    void bar.offsetWidth; // apply the width before the transition starts
+    bar.style.transition = `width ${message.remaining}s linear`;
+    bar.style.width = "0%";
+  }
 }
 
 function showResult(message) {
@@ -102,7 +114,11 @@ async function start() {
   $("start").disabled = true;
   try {
     stream = await navigator.mediaDevices.getUserMedia({
-      video: { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 15 } },
+      video: {
+        width: { ideal: camera.width },
+        height: { ideal: camera.height },
+        frameRate: { ideal: camera.frame_rate, max: camera.frame_rate },
+      },
       audio: false,
     });
     $("preview").srcObject = stream;

@@ -29,15 +29,6 @@ def landmarks_dir(shared_data: Path) -> Path:
     return folder
 
 
-@pytest.fixture(scope="session")
-def liveness_dir(shared_data: Path) -> Path:
-    """../shared/data/liveness (labelled face videos)."""
-    folder = shared_data / "liveness"
-    if not any(folder.glob("*.mp4")):
-        pytest.skip(f"labelled liveness videos not found in {folder}")
-    return folder
-
-
 def frame(
     t: float,
     ear: float | tuple[float, float] = OPEN_EAR,
