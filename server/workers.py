@@ -8,9 +8,11 @@ serialise the most expensive step. Worker processes load the models once, at sta
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import multiprocessing
+import os
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -75,6 +77,17 @@ def describe_photo(data: bytes, max_pixels: int, detect_width: int, overlay: boo
     )
 
 
+# Photo and identity work waits behind live frames for the CPU: an embedding (~80 ms) may
+# take a little longer, but a frame worker or a decoder starved by it is lag for everyone.
+WORKER_NICENESS = 10
+
+
+def _start_worker() -> None:
+    with contextlib.suppress(OSError):
+        os.nice(WORKER_NICENESS)
+    faces.load_models()
+
+
 class AnalysisPool:
     """A process pool whose workers have the dlib models loaded."""
 
@@ -86,7 +99,7 @@ class AnalysisPool:
         return ProcessPoolExecutor(
             max_workers=self.processes,
             mp_context=multiprocessing.get_context("spawn"),
-            initializer=faces.load_models,
+            initializer=_start_worker,
         )
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
