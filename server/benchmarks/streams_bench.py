@@ -49,6 +49,7 @@ from server.evaluation.webrtc_client import (
     at_rate,
     encode_vp8,
 )
+from server.streams.load import cpu_by_pid
 
 CLIENT_FPS = 15.0
 CLIP_SECONDS = 20.0  # footage encoded and looped by every client
@@ -131,19 +132,6 @@ def _server_pids(client_pid: int | None) -> list[int]:
     """This process and its children (frame and analysis workers) minus the clients' tree."""
     clients = set(_process_tree(client_pid)) if client_pid else set()
     return [p for p in _process_tree(os.getpid()) if p not in clients]
-
-
-def _cpu_by_pid(pids: list[int]) -> dict[int, float]:
-    """User + system CPU seconds of each live process (all its threads)."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    found: dict[int, float] = {}
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except (OSError, IndexError):
-            continue
-        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
-    return found
 
 
 def _memory_mb(pids: list[int], field: str, file: str) -> float:
@@ -458,12 +446,12 @@ async def _serve_and_measure(
         warmup = time.monotonic() - warm_start
 
         start = _snapshot(registry)
-        clients0 = _cpu_by_pid(_process_tree(child.pid or -1))
-        cpu0, t0 = _cpu_by_pid(_server_pids(child.pid)), time.monotonic()
+        clients0 = cpu_by_pid(_process_tree(child.pid or -1))
+        cpu0, t0 = cpu_by_pid(_server_pids(child.pid)), time.monotonic()
         await asyncio.sleep(seconds)
         pids = _server_pids(child.pid)
-        cpu1, t1 = _cpu_by_pid(pids), time.monotonic()
-        clients1 = _cpu_by_pid(_process_tree(child.pid or -1))
+        cpu1, t1 = cpu_by_pid(pids), time.monotonic()
+        clients1 = cpu_by_pid(_process_tree(child.pid or -1))
         rss, pss = _rss_mb(pids), _pss_mb(pids)
         end = _snapshot(registry)
         capture, arrival = _lags(start, registry, t0, t1)

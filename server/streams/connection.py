@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import time
-import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -48,7 +47,6 @@ class StreamConnection:
         self.pc = pc
         self.monitor = monitor
         self._on_closed = on_closed
-        self.stream_id = uuid.uuid4().hex
         self.intake: LatestFrame | None = None
         self.analysed = 0
         self.started = time.monotonic()

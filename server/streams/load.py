@@ -12,17 +12,22 @@ from typing import Any
 WINDOW = 5.0  # seconds over which frame rates are counted
 
 
-def cpu_seconds(pids: Iterable[int]) -> float:
-    """User + system CPU seconds of the processes (all their threads), from /proc."""
+def cpu_by_pid(pids: Iterable[int]) -> dict[int, float]:
+    """User + system CPU seconds of each live process (all its threads), from /proc."""
     ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
+    found: dict[int, float] = {}
     for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (OSError, IndexError):
             continue  # gone, or not Linux
-        total += int(fields[11]) + int(fields[12])
-    return total / ticks
+        found[pid] = (int(fields[11]) + int(fields[12])) / ticks
+    return found
+
+
+def cpu_seconds(pids: Iterable[int]) -> float:
+    """User + system CPU seconds of the processes together."""
+    return sum(cpu_by_pid(pids).values())
 
 
 class CpuMeter:
